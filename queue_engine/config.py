@@ -1,0 +1,118 @@
+"""Facility configuration from TOML (see ``demo/puskesmas.toml`` for a complete example)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .domain.ids import CounterId, FacilityId, ServiceCode
+from .domain.model import Counter, Display, Facility, Policy, Quota, Service, Window
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+class ConfigError(ValueError):
+    """The facility file is not valid; the message says where."""
+
+
+def demo_path() -> Path:
+    """The bundled demo puskesmas."""
+    return Path(str(resources.files("queue_engine") / "demo" / "puskesmas.toml"))
+
+
+def load_facility(path: str | Path | None = None) -> Facility:
+    """Read a facility from a TOML file (the demo puskesmas when ``path`` is None)."""
+    file = Path(path) if path is not None else demo_path()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+    return parse_facility(data, source=str(file))
+
+
+def parse_facility(data: dict[str, Any], *, source: str = "<config>") -> Facility:
+    """Build a :class:`Facility` from parsed TOML data."""
+    try:
+        head = data["facility"]
+        services = [_service(s) for s in data.get("services", [])]
+        counters = [_counter(c) for c in data.get("counters", [])]
+        displays = tuple(
+            Display(id=d["id"], name=d["name"], services=tuple(ServiceCode(s) for s in d.get("services", ())))
+            for d in data.get("displays", [])
+        )
+        policy = _policy(data.get("policy", {}))
+        return Facility(
+            id=FacilityId(head["id"]),
+            name=head["name"],
+            timezone=head.get("timezone", "Asia/Jakarta"),
+            services={s.code: s for s in services},
+            counters={c.id: c for c in counters},
+            displays=displays,
+            policy=policy,
+        )
+    except KeyError as exc:
+        raise ConfigError(f"{source}: missing key {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _service(raw: dict[str, Any]) -> Service:
+    prefix = raw["prefix"]
+    if not (isinstance(prefix, str) and len(prefix) == 1 and prefix.isalpha() and prefix.isupper()):
+        raise ValueError(f"service {raw.get('code')}: prefix must be one capital letter")
+    quota = raw.get("quota", {})
+    return Service(
+        code=ServiceCode(raw["code"]),
+        name=raw["name"],
+        prefix=prefix,
+        quota=Quota(total=quota.get("total"), jkn=quota.get("jkn"), non_jkn=quota.get("non_jkn")),
+        hours=parse_hours(raw.get("hours", {})),
+        next_stages=tuple(ServiceCode(s) for s in raw.get("next_stages", ())),
+        service_min=float(raw.get("service_min", 5.0)),
+    )
+
+
+def _counter(raw: dict[str, Any]) -> Counter:
+    services = tuple(ServiceCode(s) for s in raw["services"])
+    if not services:
+        raise ValueError(f"counter {raw['id']}: serves no service")
+    return Counter(id=CounterId(raw["id"]), name=raw["name"], services=services, kind=raw.get("kind", "loket"))
+
+
+def _policy(raw: dict[str, Any]) -> Policy:
+    default = Policy()
+    ratio = raw.get("priority_ratio", default.priority_ratio)
+    return Policy(
+        priority_ratio=(int(ratio[0]), int(ratio[1])),
+        checkin_grace_min=int(raw.get("checkin_grace_min", default.checkin_grace_min)),
+        requeue_places=int(raw.get("requeue_places", default.requeue_places)),
+        eta_alpha=float(raw.get("eta_alpha", default.eta_alpha)),
+        eta_coverage=float(raw.get("eta_coverage", default.eta_coverage)),
+    )
+
+
+def parse_hours(raw: dict[str, str]) -> dict[int, tuple[Window, ...]]:
+    """``{"mon-thu": "07:30-12:00, 13:00-15:00", "sat": "08:00-11:00"}`` -> weekday windows."""
+    hours: dict[int, list[Window]] = {}
+    for days, spans in raw.items():
+        first, _, last = days.lower().partition("-")
+        start_day, end_day = DAYS.index(first), DAYS.index(last or first)
+        windows = [_window(span.strip()) for span in spans.split(",")]
+        for day in range(start_day, end_day + 1):
+            hours.setdefault(day, []).extend(windows)
+    return {day: tuple(sorted(ws)) for day, ws in hours.items()}
+
+
+def _window(span: str) -> Window:
+    match = _RANGE.match(span)
+    if match is None:
+        raise ValueError(f"bad opening hours {span!r}, expected HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if not 0 <= start < end <= 24 * 60:
+        raise ValueError(f"bad opening hours {span!r}")
+    return (start, end)

@@ -1,0 +1,250 @@
+"""``apply(state, event)``: the only code that changes a :class:`FacilityState`.
+
+Live operation and replay both go through here, so replay rebuilds exactly the live state.
+Events are trusted: ``decide`` already checked them.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from .deltas import Announced, CounterChanged, Delta, QueueChanged, TicketChanged
+from .events import (
+    CounterClosed,
+    CounterOpened,
+    CounterPaused,
+    Event,
+    ServiceStarted,
+    TicketCalled,
+    TicketCancelled,
+    TicketCheckedIn,
+    TicketCompleted,
+    TicketIssued,
+    TicketMissed,
+    TicketRecalled,
+    TicketRequeued,
+    TicketTransferred,
+)
+from .model import CounterStatus, Payer
+from .state import FacilityState, Ticket
+from .status import TicketStatus
+
+
+def apply(state: FacilityState, event: Event) -> list[Delta]:
+    """Fold one event into ``state`` and return the view deltas it causes."""
+    state.position += 1
+    if event.at > state.last_at:
+        state.last_at = event.at
+    if event.at >= state.day_end and state.roll_day(event.at):
+        _forget_finished_days(state)
+    match event:
+        case TicketIssued():
+            return _issued(state, event)
+        case TicketCheckedIn():
+            return _checked_in(state, event)
+        case TicketCalled():
+            return _called(state, event)
+        case TicketRecalled() | ServiceStarted() | TicketMissed():
+            return _at_counter(state, event)
+        case TicketCompleted():
+            return _completed(state, event)
+        case TicketRequeued():
+            return _requeued(state, event)
+        case TicketCancelled():
+            return _cancelled(state, event)
+        case TicketTransferred():
+            return _transferred(state, event)
+        case CounterOpened() | CounterPaused() | CounterClosed():
+            return _counter(state, event)
+        case _:
+            assert_never(event)
+
+
+_FINISHED = (TicketStatus.DONE, TicketStatus.CANCELLED, TicketStatus.MISSED)
+
+
+def _forget_finished_days(state: FacilityState) -> None:
+    """At the first event of a new local day, drop what earlier days finished.
+
+    Finished tickets stay in the log (the audit trail); the live state keeps what is still
+    waiting or in service, and today's and future days' numbering and quotas.
+    """
+    today = state.today
+    gone = [t for t in state.tickets.values() if t.day < today and t.status in _FINISHED]
+    for ticket in gone:
+        del state.tickets[ticket.id]
+        del state.by_token[ticket.token]
+    state.day_seq = {k: v for k, v in state.day_seq.items() if k[1] >= today}
+    state.quota_used = {k: v for k, v in state.quota_used.items() if k[1] >= today}
+    state.idempotency = {k: v for k, v in state.idempotency.items() if v in state.tickets}
+    for counter in state.counters.values():
+        if counter.last_called is not None and counter.last_called not in state.tickets:
+            counter.last_called = None
+
+
+def _enqueue(state: FacilityState, ticket: Ticket) -> None:
+    state.services[ticket.service].waitlist.add(ticket.lane, ticket.key, ticket.id, present=ticket.checked_in)
+
+
+def _dequeue(state: FacilityState, ticket: Ticket) -> None:
+    state.services[ticket.service].waitlist.remove(ticket.lane, ticket.key, ticket.id, present=ticket.checked_in)
+
+
+def _release_counter(state: FacilityState, ticket: Ticket) -> list[Delta]:
+    if ticket.counter is None:
+        return []
+    counter = state.counters[ticket.counter]
+    if counter.ticket == ticket.id:
+        counter.ticket = None
+    ticket.counter = None
+    return [CounterChanged(counter.id)]
+
+
+def _issued(state: FacilityState, e: TicketIssued) -> list[Delta]:
+    ticket = Ticket(
+        id=e.ticket_id,
+        token=e.token,
+        service=e.service,
+        number=e.number,
+        day=e.day,
+        priority=e.priority,
+        channel=e.channel,
+        payer=e.payer,
+        issued_at=e.at,
+        appointment_at=e.appointment_at,
+        checked_in=e.checked_in,
+        key=(e.appointment_at if e.appointment_at is not None else e.at, e.seq),
+        stages=[e.service],
+    )
+    state.tickets[ticket.id] = ticket
+    state.by_token[ticket.token] = ticket.id
+    state.day_seq[(e.service, e.day)] = e.seq
+    used = state.quota_used.setdefault((e.service, e.day), [0, 0])
+    used[0 if e.payer is Payer.JKN else 1] += 1
+    if e.idempotency_key is not None:
+        state.idempotency[e.idempotency_key] = ticket.id
+    _enqueue(state, ticket)
+    return [TicketChanged(ticket.id), QueueChanged(ticket.service)]
+
+
+def _checked_in(state: FacilityState, e: TicketCheckedIn) -> list[Delta]:
+    ticket = state.tickets[e.ticket_id]
+    _dequeue(state, ticket)
+    ticket.checked_in = True
+    if not e.kept_place:
+        ticket.key = (e.at, ticket.key[1])
+    _enqueue(state, ticket)
+    return [TicketChanged(ticket.id), QueueChanged(ticket.service)]
+
+
+def _called(state: FacilityState, e: TicketCalled) -> list[Delta]:
+    ticket = state.tickets[e.ticket_id]
+    deltas: list[Delta] = [TicketChanged(ticket.id), CounterChanged(e.counter)]
+    if ticket.status is TicketStatus.WAITING:
+        _dequeue(state, ticket)
+        deltas.append(QueueChanged(ticket.service))
+        if not e.out_of_order:
+            service = state.services[ticket.service]
+            service.waitlist.on_called(ticket.lane, ticket.key, e.at, state.facility.policy.priority_ratio)
+    ticket.status = TicketStatus.CALLED
+    ticket.checked_in = True
+    ticket.counter = e.counter
+    ticket.called_at = e.at
+    ticket.started_at = None
+    ticket.calls += 1
+    counter = state.counters[e.counter]
+    counter.ticket = ticket.id
+    counter.last_called = ticket.id
+    deltas.append(Announced(e.counter, ticket.id, ticket.number, ticket.service, recall=False))
+    return deltas
+
+
+def _at_counter(state: FacilityState, e: TicketRecalled | ServiceStarted | TicketMissed) -> list[Delta]:
+    ticket = state.tickets[e.ticket_id]
+    match e:
+        case TicketRecalled():
+            ticket.calls += 1
+            return [
+                TicketChanged(ticket.id),
+                Announced(e.counter, ticket.id, ticket.number, ticket.service, recall=True),
+            ]
+        case ServiceStarted():
+            ticket.status = TicketStatus.SERVING
+            ticket.started_at = e.at
+        case TicketMissed():
+            ticket.status = TicketStatus.MISSED
+            _release_counter(state, ticket)
+        case _:
+            assert_never(e)
+    return [TicketChanged(ticket.id), CounterChanged(e.counter)]
+
+
+def _completed(state: FacilityState, e: TicketCompleted) -> list[Delta]:
+    ticket = state.tickets[e.ticket_id]
+    begun = ticket.started_at if ticket.started_at is not None else ticket.called_at
+    if begun is not None:
+        state.services[ticket.service].stats.observe(e.at - begun, state.facility.policy.eta_alpha)
+    ticket.status = TicketStatus.DONE
+    ticket.finished_at = e.at
+    return [TicketChanged(ticket.id), *_release_counter(state, ticket)]
+
+
+def _requeued(state: FacilityState, e: TicketRequeued) -> list[Delta]:
+    ticket = state.tickets[e.ticket_id]
+    waitlist = state.services[ticket.service].waitlist
+    ticket.key = waitlist.requeue_key(ticket.lane, e.places, fallback=(e.at, ticket.key[1]))
+    ticket.status = TicketStatus.WAITING
+    ticket.checked_in = True
+    _enqueue(state, ticket)
+    return [TicketChanged(ticket.id), QueueChanged(ticket.service)]
+
+
+def _cancelled(state: FacilityState, e: TicketCancelled) -> list[Delta]:
+    ticket = state.tickets[e.ticket_id]
+    deltas: list[Delta] = [TicketChanged(ticket.id)]
+    if ticket.status is TicketStatus.WAITING:
+        _dequeue(state, ticket)
+        deltas.append(QueueChanged(ticket.service))
+        used = state.quota_used.get((ticket.service, ticket.day))
+        if used is not None and ticket.stages == [ticket.service]:
+            used[0 if ticket.payer is Payer.JKN else 1] -= 1
+    deltas.extend(_release_counter(state, ticket))
+    ticket.status = TicketStatus.CANCELLED
+    ticket.finished_at = e.at
+    return deltas
+
+
+def _transferred(state: FacilityState, e: TicketTransferred) -> list[Delta]:
+    ticket = state.tickets[e.ticket_id]
+    deltas: list[Delta] = [TicketChanged(ticket.id), QueueChanged(e.to_service)]
+    if ticket.status is TicketStatus.WAITING:
+        _dequeue(state, ticket)
+        deltas.append(QueueChanged(ticket.service))
+    deltas.extend(_release_counter(state, ticket))
+    state.day_seq[(e.to_service, e.day)] = e.seq
+    ticket.service = e.to_service
+    ticket.number = e.number
+    ticket.day = e.day
+    ticket.status = TicketStatus.WAITING
+    ticket.checked_in = True
+    ticket.key = (e.at, e.seq)
+    ticket.called_at = ticket.started_at = ticket.finished_at = None
+    ticket.stages.append(e.to_service)
+    _enqueue(state, ticket)
+    return deltas
+
+
+def _counter(state: FacilityState, e: CounterOpened | CounterPaused | CounterClosed) -> list[Delta]:
+    counter = state.counters[e.counter]
+    match e:
+        case CounterOpened():
+            counter.status, counter.pause_reason = CounterStatus.OPEN, ""
+        case CounterPaused():
+            counter.status, counter.pause_reason = CounterStatus.PAUSED, e.reason
+        case CounterClosed():
+            counter.status, counter.pause_reason = CounterStatus.CLOSED, ""
+        case _:
+            assert_never(e)
+    deltas: list[Delta] = [CounterChanged(counter.id)]
+    deltas.extend(QueueChanged(code) for code in state.facility.counters[counter.id].services)
+    return deltas

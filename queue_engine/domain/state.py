@@ -1,0 +1,223 @@
+"""FacilityState: the in-memory aggregate that events fold into.
+
+Only :mod:`queue_engine.domain.evolve` changes it. ``snapshot()`` renders it as plain JSON-able
+data and ``from_snapshot()`` rebuilds an equal state; replay tests compare snapshots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .eta import ServiceStats
+from .ids import CounterId, Millis, ServiceCode, TicketId, TicketToken
+from .model import Channel, CounterStatus, Facility, Lane, Payer, Priority
+from .ordering import Key
+from .status import TicketStatus
+from .waitlist import Waitlist
+
+
+@dataclass(slots=True, kw_only=True)
+class Ticket:
+    """One visit. Its ``service`` and ``number`` change when it moves to the next stage."""
+
+    id: TicketId
+    token: TicketToken
+    service: ServiceCode
+    number: str
+    day: str
+    priority: Priority
+    channel: Channel
+    payer: Payer
+    issued_at: Millis
+    appointment_at: Millis | None = None
+    checked_in: bool = True
+    status: TicketStatus = TicketStatus.WAITING
+    key: Key = ()
+    counter: CounterId | None = None
+    called_at: Millis | None = None
+    started_at: Millis | None = None
+    finished_at: Millis | None = None
+    calls: int = 0
+    stages: list[str] = field(default_factory=list)
+
+    @property
+    def lane(self) -> Lane:
+        return self.priority.lane
+
+    def snapshot(self) -> dict[str, Any]:
+        return {name: _plain(getattr(self, name)) for name in _TICKET_FIELDS}
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Ticket:
+        d = dict(data)
+        d["priority"] = Priority(d["priority"])
+        d["channel"] = Channel(d["channel"])
+        d["payer"] = Payer(d["payer"])
+        d["status"] = TicketStatus(d["status"])
+        d["key"] = tuple(d["key"])
+        d["stages"] = list(d["stages"])
+        return cls(**d)
+
+
+_TICKET_FIELDS = tuple(Ticket.__dataclass_fields__)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+@dataclass(slots=True, kw_only=True)
+class CounterState:
+    id: CounterId
+    status: CounterStatus = CounterStatus.CLOSED
+    pause_reason: str = ""
+    ticket: TicketId | None = None
+    last_called: TicketId | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "pause_reason": self.pause_reason,
+            "ticket": self.ticket,
+            "last_called": self.last_called,
+        }
+
+
+@dataclass(slots=True, kw_only=True)
+class ServiceState:
+    code: ServiceCode
+    waitlist: Waitlist = field(default_factory=Waitlist)
+    stats: ServiceStats
+
+
+class FacilityState:
+    """Everything live about one facility; derived entirely from its events."""
+
+    __slots__ = (
+        "by_token",
+        "counters",
+        "day_end",
+        "day_seq",
+        "facility",
+        "idempotency",
+        "last_at",
+        "position",
+        "quota_used",
+        "services",
+        "tickets",
+        "today",
+        "tz",
+    )
+
+    def __init__(self, facility: Facility) -> None:
+        self.facility = facility
+        self.tz = ZoneInfo(facility.timezone)
+        self.position = 0
+        self.last_at: Millis = 0
+        #: the local day of the newest event, and the instant it ends
+        self.today = ""
+        self.day_end: Millis = 0
+        self.tickets: dict[TicketId, Ticket] = {}
+        self.by_token: dict[TicketToken, TicketId] = {}
+        self.services = {
+            code: ServiceState(code=code, stats=ServiceStats.prior(s.service_min))
+            for code, s in facility.services.items()
+        }
+        self.counters = {cid: CounterState(id=cid) for cid in facility.counters}
+        #: (service, local day) -> last number sequence used
+        self.day_seq: dict[tuple[ServiceCode, str], int] = {}
+        #: (service, local day) -> [jkn issued, non-jkn issued], cancellations give back
+        self.quota_used: dict[tuple[ServiceCode, str], list[int]] = {}
+        #: idempotency key -> ticket
+        self.idempotency: dict[str, TicketId] = {}
+
+    def local_day(self, at: Millis) -> str:
+        """The facility-local calendar day (ISO) of an instant."""
+        return datetime.fromtimestamp(at / 1000, self.tz).date().isoformat()
+
+    def roll_day(self, at: Millis) -> bool:
+        """Move ``today`` to the local day of ``at``; True when a day ended since the last event."""
+        dt = datetime.fromtimestamp(at / 1000, self.tz)
+        midnight = datetime.combine(dt.date() + timedelta(days=1), time(), self.tz)
+        ended = self.today != ""
+        self.today = dt.date().isoformat()
+        self.day_end = int(midnight.timestamp() * 1000)
+        return ended
+
+    def local_clock(self, at: Millis) -> tuple[int, int]:
+        """(weekday, minute of day) in the facility's timezone."""
+        dt = datetime.fromtimestamp(at / 1000, self.tz)
+        return dt.weekday(), dt.hour * 60 + dt.minute
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data that :meth:`from_snapshot` turns back into an equal state."""
+        return {
+            "facility": self.facility.id,
+            "position": self.position,
+            "last_at": self.last_at,
+            "today": self.today,
+            "day_end": self.day_end,
+            "tickets": [t.snapshot() for t in self.tickets.values()],
+            "services": {
+                code: {"waitlist": s.waitlist.snapshot(), "stats": s.stats.snapshot()}
+                for code, s in self.services.items()
+            },
+            "counters": [c.snapshot() for c in self.counters.values()],
+            "day_seq": [[s, d, n] for (s, d), n in self.day_seq.items()],
+            "quota_used": [[s, d, used[0], used[1]] for (s, d), used in self.quota_used.items()],
+            "idempotency": dict(self.idempotency),
+        }
+
+    @classmethod
+    def from_snapshot(cls, facility: Facility, data: dict[str, Any]) -> FacilityState:
+        if data["facility"] != facility.id:
+            raise ValueError(f"snapshot of {data['facility']!r}, not {facility.id!r}")
+        state = cls(facility)
+        state.position = data["position"]
+        state.last_at = data["last_at"]
+        state.today = data["today"]
+        state.day_end = data["day_end"]
+        for raw in data["tickets"]:
+            ticket = Ticket.from_snapshot(raw)
+            state.tickets[ticket.id] = ticket
+            state.by_token[ticket.token] = ticket.id
+        for code, raw in data["services"].items():
+            if code in state.services:
+                state.services[code].waitlist = Waitlist.from_snapshot(raw["waitlist"])
+                state.services[code].stats = ServiceStats.from_snapshot(raw["stats"])
+        for raw in data["counters"]:
+            if raw["id"] in state.counters:
+                state.counters[raw["id"]] = CounterState(
+                    id=raw["id"],
+                    status=CounterStatus(raw["status"]),
+                    pause_reason=raw["pause_reason"],
+                    ticket=raw["ticket"],
+                    last_called=raw["last_called"],
+                )
+        state.day_seq = {(ServiceCode(s), d): n for s, d, n in data["day_seq"]}
+        state.quota_used = {(ServiceCode(s), d): [j, u] for s, d, j, u in data["quota_used"]}
+        state.idempotency = {k: TicketId(v) for k, v in data["idempotency"].items()}
+        return state
+
+    def ticket(self, ticket_id: TicketId) -> Ticket | None:
+        return self.tickets.get(ticket_id)
+
+    def open_share(self, service: ServiceCode) -> tuple[float, float]:
+        """(open counter capacity, idle open capacity) for a service, sharing multi-service counters."""
+        servers = idle = 0.0
+        for counter in self.facility.counters_serving(service):
+            cs = self.counters[counter.id]
+            if cs.status is CounterStatus.OPEN:
+                share = 1.0 / len(counter.services)
+                servers += share
+                if cs.ticket is None:
+                    idle += share
+        return servers, idle

@@ -1,0 +1,253 @@
+"""Async orchestration of one facility: serialise commands, decide, append, apply, publish.
+
+Invariants:
+
+* one sequencer task per facility handles commands in arrival order;
+* commands queued together form a batch: each is decided against the state left by the one
+  before it and applied at once (speculatively), then the whole batch is appended in one
+  durable write (group commit). Only after that write returns are callers answered and
+  deltas published, so nobody is told of a change that is not on disk;
+* if the append fails, the state is rolled back to the last durable state (from the
+  in-memory base snapshot plus the committed events since), and each caller in the batch
+  gets :class:`LogUnavailable`; on :class:`LogConflict` (another node wrote first) the node
+  catches up from the log and decides the batch again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import codec
+from .clock import Clock, IdSource, SystemClock, SystemIds
+from .domain.commands import Command
+from .domain.decide import decide
+from .domain.deltas import Delta
+from .domain.errors import DomainError
+from .domain.events import Event
+from .domain.evolve import apply
+from .domain.ids import Millis, TicketId
+from .domain.model import Facility
+from .domain.state import FacilityState
+from .log.base import EventLog, LogConflict, LogError, LogUnavailable, Snapshot
+
+log = logging.getLogger("antre.runtime")
+
+Listener = Callable[[list[tuple[int, Delta]]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A command's outcome: the ticket concerned, the log position after it, its events."""
+
+    ticket_id: TicketId | None
+    position: int
+    events: tuple[Event, ...]
+
+
+@dataclass(slots=True)
+class _Pending:
+    command: Command
+    future: asyncio.Future[Result]
+    events: list[Event]
+    deltas: list[tuple[int, Delta]]
+    ticket_id: TicketId | None = None
+    error: DomainError | None = None
+
+
+class Runtime:
+    """The engine for one facility over one event log."""
+
+    def __init__(
+        self,
+        facility: Facility,
+        log: EventLog,
+        *,
+        clock: Clock | None = None,
+        ids: IdSource | None = None,
+        snapshot_every: int = 10_000,
+        max_batch: int = 512,
+        max_conflict_retries: int = 5,
+    ) -> None:
+        self.facility = facility
+        self.log = log
+        self.clock: Clock = clock or SystemClock()
+        self.ids: IdSource = ids or SystemIds()
+        self.snapshot_every = snapshot_every
+        self.max_batch = max_batch
+        self.max_conflict_retries = max_conflict_retries
+        self.state = FacilityState(facility)
+        self._base: tuple[int, bytes] = (0, codec.dumps(self.state.snapshot()))
+        self._since_base: list[Event] = []
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._listeners: list[Listener] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def now(self) -> Millis:
+        return self.clock.now()
+
+    async def start(self) -> None:
+        """Rebuild the state from the newest snapshot plus the log tail, then take commands."""
+        self.state = await load_state(self.facility, self.log)
+        self._rebase()
+        self._task = asyncio.create_task(self._sequencer(), name=f"antre-sequencer-{self.facility.id}")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while not self._queue.empty():
+            self._queue.get_nowait().future.set_exception(LogUnavailable("engine stopped"))
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with ``[(position, delta), …]`` after every durable batch."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    async def submit(self, command: Command) -> Result:
+        """Run one command; returns once its events are durable.
+
+        Raises:
+            DomainError: the command was rejected; nothing changed.
+            LogUnavailable: the log could not be written; nothing changed, retry later.
+        """
+        if self._task is None or self._task.done():
+            raise LogUnavailable("engine is not running")
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(command, future, [], []))
+        return await future
+
+    async def _sequencer(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._run_batch(batch)
+            except Exception as exc:  # never leave a caller hanging
+                log.exception("batch failed")
+                self._rollback()
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(LogUnavailable(f"engine error: {exc}"))
+
+    async def _run_batch(self, batch: list[_Pending]) -> None:
+        for _attempt in range(self.max_conflict_retries + 1):
+            start = self.state.position
+            payloads = self._decide_all(batch)
+            if not payloads:
+                break
+            try:
+                await self.log.append(self.facility.id, start, payloads)
+                break
+            except LogConflict:
+                self._rollback()
+                await self._catch_up()
+            except LogError as exc:
+                self._rollback()
+                for p in batch:
+                    if p.error is None and p.events and not p.future.done():
+                        p.future.set_exception(exc if isinstance(exc, LogUnavailable) else LogUnavailable(str(exc)))
+                batch = [p for p in batch if not p.future.done()]
+                payloads = []
+                break
+        else:
+            raise LogUnavailable("log kept moving; gave up after retries")
+        self._finish(batch)
+        if len(self._since_base) >= self.snapshot_every:
+            await self._save_snapshot()
+
+    def _decide_all(self, batch: list[_Pending]) -> list[bytes]:
+        payloads: list[bytes] = []
+        for p in batch:
+            p.events, p.deltas, p.error, p.ticket_id = [], [], None, None
+            try:
+                decision = decide(self.state, p.command)
+            except DomainError as err:
+                p.error = err
+                continue
+            p.ticket_id = decision.ticket_id
+            p.events = decision.events
+            for event in decision.events:
+                position = self.state.position + 1
+                p.deltas.extend((position, d) for d in apply(self.state, event))
+                payloads.append(codec.encode_event(event))
+        return payloads
+
+    def _finish(self, batch: list[_Pending]) -> None:
+        published: list[tuple[int, Delta]] = []
+        position = self.state.position
+        for p in batch:
+            if p.future.done():
+                continue
+            if p.error is not None:
+                p.future.set_exception(p.error)
+                continue
+            self._since_base.extend(p.events)
+            published.extend(p.deltas)
+            p.future.set_result(Result(p.ticket_id, position, tuple(p.events)))
+        if published:
+            for listener in list(self._listeners):
+                try:
+                    listener(published)
+                except Exception:
+                    log.exception("listener failed")
+
+    def _rollback(self) -> None:
+        """Return to the last durable state: base snapshot + committed events since."""
+        _position, payload = self._base
+        state = FacilityState.from_snapshot(self.facility, codec.loads(payload))
+        for event in self._since_base:
+            apply(state, event)
+        self.state = state
+
+    async def _catch_up(self) -> None:
+        while True:
+            records = await self.log.read(self.facility.id, after=self.state.position, limit=10_000)
+            if not records:
+                return
+            for record in records:
+                event = codec.decode_event(record.payload)
+                apply(self.state, event)
+                self._since_base.append(event)
+
+    def _rebase(self) -> None:
+        self._base = (self.state.position, codec.dumps(self.state.snapshot()))
+        self._since_base = []
+
+    async def _save_snapshot(self) -> None:
+        self._rebase()
+        position, payload = self._base
+        try:
+            await self.log.save_snapshot(self.facility.id, Snapshot(position, payload))
+        except LogError:
+            log.warning("snapshot at %d not saved; will try again later", position)
+
+
+async def load_state(facility: Facility, event_log: EventLog, *, chunk: int = 10_000) -> FacilityState:
+    """Rebuild a facility's state: the newest snapshot, then every event after it."""
+    snapshot = await event_log.load_snapshot(facility.id)
+    if snapshot is None:
+        state = FacilityState(facility)
+    else:
+        state = FacilityState.from_snapshot(facility, codec.loads(snapshot.payload))
+    while True:
+        records = await event_log.read(facility.id, after=state.position, limit=chunk)
+        if not records:
+            return state
+        for record in records:
+            if record.position != state.position + 1:
+                raise ValueError(f"log gap: expected {state.position + 1}, found {record.position}")
+            apply(state, codec.decode_event(record.payload))
