@@ -1,16 +1,21 @@
 """Estimated call time as a range, from observed service times. Numbers in, numbers out.
 
-Model: a service has ``m`` open counters (a counter serving several services counts as a
-share of one). A ticket with ``k`` completions to wait for is called after about
-``(k - 1/2) * mean / m``; service times add up, so the spread grows with ``sqrt(k)``.
-The range is the central ``coverage`` share of a normal approximation, widened by a
-calibration factor learned from how far real calls fell from the estimates.
+Plain model: a service has ``m`` open counters (a counter serving several services counts as
+a share of one). A ticket with ``k`` calls to wait for is called after about
+``(k - 1/2) * mean / m``, where ``mean`` is the observed time from call to completion.
+
+That model misses what patients feel most: priority tickets that arrive later and go ahead,
+missed tickets that come back, staff pauses. So every ticket remembers the plain wait
+predicted when it joined a queue, and its real wait at the call teaches a per-(service, lane)
+calibration: the running mean and variance of ``log(actual / predicted)``. The estimate is the
+plain wait scaled by the learned bias, and the range is the central ``coverage`` share of the
+learned spread: a range patients can hold the engine to, because it is measured.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import sqrt
+from math import exp, log, sqrt
 from statistics import NormalDist
 from typing import Any
 
@@ -50,6 +55,38 @@ class ServiceStats:
         return cls(count=data["count"], mean=data["mean"], var=data["var"])
 
 
+@dataclass(slots=True)
+class Calibration:
+    """How real waits compared with the plain model: EWMA of log(actual / predicted).
+
+    Waits are shifted by ``OFFSET`` before the log so that short waits do not dominate.
+    """
+
+    count: int = 0
+    mu: float = 0.0
+    var: float = 0.35**2
+
+    def observe(self, predicted: Millis, actual: Millis, alpha: float) -> None:
+        x = log((max(actual, 0) + OFFSET) / (max(predicted, 0) + OFFSET))
+        weight = max(alpha, 1.0 / (self.count + 2))
+        diff = x - self.mu
+        incr = weight * diff
+        self.mu += incr
+        self.var = (1.0 - weight) * (self.var + diff * incr)
+        self.count += 1
+
+    def snapshot(self) -> list[float]:
+        return [self.count, self.mu, self.var]
+
+    @classmethod
+    def from_snapshot(cls, data: list[float]) -> Calibration:
+        return cls(count=int(data[0]), mu=data[1], var=data[2])
+
+
+#: minutes added to every wait before taking ratios (in ms)
+OFFSET = 3 * MINUTE
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """Expected call time and its range, all in ms since the epoch."""
@@ -64,30 +101,28 @@ def z_for(coverage: float) -> float:
     return NormalDist().inv_cdf((1.0 + coverage) / 2.0)
 
 
-def estimate(
-    stats: ServiceStats,
-    *,
-    position: int,
-    servers: float,
-    idle: float,
-    now: Millis,
-    coverage: float,
-) -> Estimate:
-    """Estimate when the ticket at ``position`` (0 = next) will be called.
+def plain_wait(stats: ServiceStats, *, position: int, servers: float, idle: float) -> float:
+    """The model's expected wait (ms) before the ticket at ``position`` (0 = next) is called.
 
     Args:
         stats: observed service times of the service.
         position: calls expected before this ticket's.
         servers: open counter capacity for the service (> 0).
         idle: the part of ``servers`` with no current ticket.
-        now: the time of the view.
-        coverage: central share of outcomes the range should hold.
     """
-    mean, sd = stats.mean, sqrt(max(stats.var, 0.0))
     k = position + 1 - idle
-    z = z_for(coverage)
     if k <= 0:
-        return Estimate(at=now, earliest=now, latest=now + round(z * mean / 2))
-    mid = (k - 0.5) * mean / servers
-    spread = z * sqrt(k * sd * sd + mean * mean / 12.0) / servers
-    return Estimate(at=now + round(mid), earliest=now + max(0, round(mid - spread)), latest=now + round(mid + spread))
+        return 0.0
+    return (k - 0.5) * stats.mean / servers
+
+
+def estimate(wait: float, calibration: Calibration, *, start: Millis, coverage: float) -> Estimate:
+    """Turn the plain model's wait into a calibrated call time and range from ``start``."""
+    z = z_for(coverage)
+    sd = sqrt(max(calibration.var, 0.0))
+    base = wait + OFFSET
+
+    def at(quantile: float) -> Millis:
+        return start + max(0, round(base * exp(calibration.mu + quantile) - OFFSET))
+
+    return Estimate(at=at(0.0), earliest=at(-z * sd), latest=at(z * sd))

@@ -25,6 +25,8 @@ from .events import (
     TicketRequeued,
     TicketTransferred,
 )
+from .forecast import people_ahead, plain
+from .ids import Millis
 from .model import CounterStatus, Payer
 from .state import FacilityState, Ticket
 from .status import TicketStatus
@@ -82,8 +84,14 @@ def _forget_finished_days(state: FacilityState) -> None:
             counter.last_called = None
 
 
-def _enqueue(state: FacilityState, ticket: Ticket) -> None:
+def _enqueue(state: FacilityState, ticket: Ticket, at: Millis) -> None:
     state.services[ticket.service].waitlist.add(ticket.lane, ticket.key, ticket.id, present=ticket.checked_in)
+    if ticket.checked_in:
+        # Remember the plain model's prediction; the real wait will calibrate the ETA.
+        ahead = people_ahead(state, ticket) or 0
+        start, wait = plain(state, ticket, ahead, at)
+        ticket.joined_at = start
+        ticket.predicted_wait = round(wait)
 
 
 def _dequeue(state: FacilityState, ticket: Ticket) -> None:
@@ -123,7 +131,7 @@ def _issued(state: FacilityState, e: TicketIssued) -> list[Delta]:
     used[0 if e.payer is Payer.JKN else 1] += 1
     if e.idempotency_key is not None:
         state.idempotency[e.idempotency_key] = ticket.id
-    _enqueue(state, ticket)
+    _enqueue(state, ticket, e.at)
     return [TicketChanged(ticket.id), QueueChanged(ticket.service)]
 
 
@@ -133,7 +141,7 @@ def _checked_in(state: FacilityState, e: TicketCheckedIn) -> list[Delta]:
     ticket.checked_in = True
     if not e.kept_place:
         ticket.key = (e.at, ticket.key[1])
-    _enqueue(state, ticket)
+    _enqueue(state, ticket, e.at)
     return [TicketChanged(ticket.id), QueueChanged(ticket.service)]
 
 
@@ -146,6 +154,10 @@ def _called(state: FacilityState, e: TicketCalled) -> list[Delta]:
         if not e.out_of_order:
             service = state.services[ticket.service]
             service.waitlist.on_called(ticket.lane, ticket.key, e.at, state.facility.policy.priority_ratio)
+    if ticket.predicted_wait is not None and ticket.joined_at is not None and not e.out_of_order:
+        calibration = state.services[ticket.service].calibration[ticket.lane]
+        calibration.observe(ticket.predicted_wait, e.at - ticket.joined_at, state.facility.policy.eta_alpha)
+    ticket.joined_at = ticket.predicted_wait = None
     ticket.status = TicketStatus.CALLED
     ticket.checked_in = True
     ticket.counter = e.counter
@@ -181,9 +193,9 @@ def _at_counter(state: FacilityState, e: TicketRecalled | ServiceStarted | Ticke
 
 def _completed(state: FacilityState, e: TicketCompleted) -> list[Delta]:
     ticket = state.tickets[e.ticket_id]
-    begun = ticket.started_at if ticket.started_at is not None else ticket.called_at
-    if begun is not None:
-        state.services[ticket.service].stats.observe(e.at - begun, state.facility.policy.eta_alpha)
+    if ticket.called_at is not None:
+        # Call to completion: what a counter spends per ticket, walking up included.
+        state.services[ticket.service].stats.observe(e.at - ticket.called_at, state.facility.policy.eta_alpha)
     ticket.status = TicketStatus.DONE
     ticket.finished_at = e.at
     return [TicketChanged(ticket.id), *_release_counter(state, ticket)]
@@ -195,7 +207,7 @@ def _requeued(state: FacilityState, e: TicketRequeued) -> list[Delta]:
     ticket.key = waitlist.requeue_key(ticket.lane, e.places, fallback=(e.at, ticket.key[1]))
     ticket.status = TicketStatus.WAITING
     ticket.checked_in = True
-    _enqueue(state, ticket)
+    _enqueue(state, ticket, e.at)
     return [TicketChanged(ticket.id), QueueChanged(ticket.service)]
 
 
@@ -230,7 +242,7 @@ def _transferred(state: FacilityState, e: TicketTransferred) -> list[Delta]:
     ticket.key = (e.at, e.seq)
     ticket.called_at = ticket.started_at = ticket.finished_at = None
     ticket.stages.append(e.to_service)
-    _enqueue(state, ticket)
+    _enqueue(state, ticket, e.at)
     return deltas
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .eta import ServiceStats
+from .eta import Calibration, ServiceStats
 from .ids import CounterId, Millis, ServiceCode, TicketId, TicketToken
 from .model import Channel, CounterStatus, Facility, Lane, Payer, Priority
 from .ordering import Key
@@ -42,6 +42,9 @@ class Ticket:
     finished_at: Millis | None = None
     calls: int = 0
     stages: list[str] = field(default_factory=list)
+    #: when it last joined a present queue, and the plain-model wait predicted then (ETA calibration)
+    joined_at: Millis | None = None
+    predicted_wait: int | None = None
 
     @property
     def lane(self) -> Lane:
@@ -96,6 +99,7 @@ class ServiceState:
     code: ServiceCode
     waitlist: Waitlist = field(default_factory=Waitlist)
     stats: ServiceStats
+    calibration: dict[Lane, Calibration] = field(default_factory=lambda: {lane: Calibration() for lane in Lane})
 
 
 class FacilityState:
@@ -167,7 +171,11 @@ class FacilityState:
             "day_end": self.day_end,
             "tickets": [t.snapshot() for t in self.tickets.values()],
             "services": {
-                code: {"waitlist": s.waitlist.snapshot(), "stats": s.stats.snapshot()}
+                code: {
+                    "waitlist": s.waitlist.snapshot(),
+                    "stats": s.stats.snapshot(),
+                    "calibration": {lane.value: cal.snapshot() for lane, cal in s.calibration.items()},
+                }
                 for code, s in self.services.items()
             },
             "counters": [c.snapshot() for c in self.counters.values()],
@@ -193,6 +201,9 @@ class FacilityState:
             if code in state.services:
                 state.services[code].waitlist = Waitlist.from_snapshot(raw["waitlist"])
                 state.services[code].stats = ServiceStats.from_snapshot(raw["stats"])
+                state.services[code].calibration = {
+                    Lane(lane): Calibration.from_snapshot(cal) for lane, cal in raw["calibration"].items()
+                }
         for raw in data["counters"]:
             if raw["id"] in state.counters:
                 state.counters[raw["id"]] = CounterState(

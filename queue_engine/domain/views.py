@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .eta import Estimate, estimate
+from .eta import Estimate
+from .forecast import people_ahead, ticket_eta
 from .ids import CounterId, Millis, ServiceCode, TicketId
 from .state import FacilityState, Ticket
 from .status import TicketStatus
@@ -51,30 +52,6 @@ class BoardView:
     counters: tuple[CounterView, ...]
     queues: tuple[ServiceQueueView, ...]
     position_log: int
-
-
-def people_ahead(state: FacilityState, ticket: Ticket) -> int | None:
-    """Calls expected before this ticket's call, or None when it is not waiting."""
-    if ticket.status is not TicketStatus.WAITING:
-        return None
-    waitlist = state.services[ticket.service].waitlist
-    return waitlist.position(ticket.lane, ticket.key, ticket.id, state.facility.policy.priority_ratio)
-
-
-def ticket_eta(state: FacilityState, ticket: Ticket, ahead: int, now: Millis) -> Estimate:
-    """The estimated call time of a waiting ticket with ``ahead`` calls before it."""
-    servers, idle = state.open_share(ticket.service)
-    if servers <= 0:
-        # Nobody is open yet: assume the configured counters will open.
-        servers = sum(1.0 / len(c.services) for c in state.facility.counters_serving(ticket.service)) or 1.0
-        idle = 0.0
-    start = now
-    if ticket.appointment_at is not None and ticket.appointment_at > now:
-        start = ticket.appointment_at
-    stats = state.services[ticket.service].stats
-    return estimate(
-        stats, position=ahead, servers=servers, idle=idle, now=start, coverage=state.facility.policy.eta_coverage
-    )
 
 
 def ticket_view(state: FacilityState, ticket: Ticket, now: Millis) -> TicketView:

@@ -1,0 +1,54 @@
+"""Positions and estimated call times of waiting tickets. Pure; O(log n) per ticket."""
+
+from __future__ import annotations
+
+from .eta import Estimate, estimate, plain_wait
+from .ids import Millis
+from .state import FacilityState, Ticket
+from .status import TicketStatus
+
+MINUTE = 60_000
+
+
+def people_ahead(state: FacilityState, ticket: Ticket) -> int | None:
+    """Calls expected before this ticket's call, or None when it is not waiting."""
+    if ticket.status is not TicketStatus.WAITING:
+        return None
+    waitlist = state.services[ticket.service].waitlist
+    return waitlist.position(ticket.lane, ticket.key, ticket.id, state.facility.policy.priority_ratio)
+
+
+def start_of_wait(state: FacilityState, ticket: Ticket, now: Millis, counters_open: bool) -> Millis:
+    """When the queue starts moving for this ticket: now, its slot, or the service's opening."""
+    start = now
+    if ticket.appointment_at is not None and ticket.appointment_at > start:
+        start = ticket.appointment_at
+    service = state.facility.services[ticket.service]
+    if not counters_open and service.hours:
+        weekday, minute = state.local_clock(start)
+        windows = service.hours.get(weekday, ())
+        if not any(a <= minute < b for a, b in windows):
+            later = [a for a, _ in windows if a > minute]
+            if later:
+                start += (min(later) - minute) * MINUTE
+    return start
+
+
+def plain(state: FacilityState, ticket: Ticket, ahead: int, now: Millis) -> tuple[Millis, float]:
+    """(start of the wait, plain-model wait in ms) for a waiting ticket with ``ahead`` before it."""
+    servers, idle = state.open_share(ticket.service)
+    counters_open = servers > 0
+    if not counters_open:
+        # Nobody is open yet: assume the configured counters will open.
+        servers = sum(1.0 / len(c.services) for c in state.facility.counters_serving(ticket.service)) or 1.0
+        idle = 0.0
+    stats = state.services[ticket.service].stats
+    wait = plain_wait(stats, position=ahead, servers=servers, idle=idle)
+    return start_of_wait(state, ticket, now, counters_open), wait
+
+
+def ticket_eta(state: FacilityState, ticket: Ticket, ahead: int, now: Millis) -> Estimate:
+    """The calibrated estimated call time of a waiting ticket with ``ahead`` calls before it."""
+    start, wait = plain(state, ticket, ahead, now)
+    calibration = state.services[ticket.service].calibration[ticket.lane]
+    return estimate(wait, calibration, start=start, coverage=state.facility.policy.eta_coverage)
