@@ -80,13 +80,13 @@ async def _serve(facility: Facility, log_url: str) -> int:
     await runtime.start()
     print(f"Antre siap / ready in {time.perf_counter() - started:.2f}s — log: {log_url}")
     _print_summary(facility, summary(runtime.state))
-    print("Antarmuka web menyusul (issue #3) / the web interface attaches in issue #3.")
-    print("Ctrl-C untuk berhenti / to stop.")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    print("Antarmuka web menyusul (issue #3) / the web interface attaches in issue #3.")
+    print("Ctrl-C untuk berhenti / to stop.")
     try:
         await stop.wait()
     finally:

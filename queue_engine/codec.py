@@ -28,7 +28,7 @@ Converter = Callable[[Any], Any]
 def _converter(hint: Any) -> Converter | None:
     """A function turning a JSON value back into ``hint``'s type (None when it is as-is)."""
     if isinstance(hint, type) and issubclass(hint, StrEnum):
-        return hint
+        return _enum_converter(hint)
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
         conv = _converter(inner[0]) if len(inner) == 1 else None
@@ -36,6 +36,19 @@ def _converter(hint: Any) -> Converter | None:
             return None
         return lambda v: None if v is None else conv(v)
     return None
+
+
+def _enum_converter(enum: type[StrEnum]) -> Converter:
+    """``enum(value)``, with the usual case (a member's value) as one dict lookup (replay speed)."""
+    members = enum._value2member_map_
+
+    def convert(value: Any) -> Any:
+        try:
+            return members[value]
+        except (KeyError, TypeError):
+            return enum(value)  # not a member's value: the same result or ValueError as before
+
+    return convert
 
 
 class _Spec:

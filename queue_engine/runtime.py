@@ -10,7 +10,9 @@ Invariants:
 * if the append fails, the state is rolled back to the last durable state (from the
   in-memory base snapshot plus the committed events since), and each caller in the batch
   gets :class:`LogUnavailable`; on :class:`LogConflict` (another node wrote first) the node
-  catches up from the log and decides the batch again.
+  catches up from the log and decides the batch again. A batch that only rejects is checked
+  against the log's last position the same way: a rejection decided on a stale state is not
+  an answer.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class _Pending:
     deltas: list[tuple[int, Delta]]
     ticket_id: TicketId | None = None
     error: DomainError | None = None
+    #: the log position after this command's own events (decided speculatively)
+    position: int = 0
 
 
 class Runtime:
@@ -85,6 +89,8 @@ class Runtime:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
+        self._busy = False  # a batch is being decided or written
+        self._stopping = False
 
     def now(self) -> Millis:
         return self.clock.now()
@@ -93,16 +99,22 @@ class Runtime:
         """Rebuild the state from the newest snapshot plus the log tail, then take commands."""
         self.state = await load_state(self.facility, self.log)
         self._rebase()
+        self._stopping = False
         self._task = asyncio.create_task(self._sequencer(), name=f"antre-sequencer-{self.facility.id}")
 
     async def close(self) -> None:
+        """Stop taking commands. A batch being written is finished and answered; queued ones fail."""
         if self._task is not None:
-            self._task.cancel()
+            self._stopping = True
+            if not self._busy:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
         while not self._queue.empty():
-            self._queue.get_nowait().future.set_exception(LogUnavailable("engine stopped"))
+            pending = self._queue.get_nowait()
+            if not pending.future.done():  # its caller may have been cancelled
+                pending.future.set_exception(LogUnavailable("engine stopped"))
 
     async def __aenter__(self) -> Runtime:
         await self.start()
@@ -130,10 +142,11 @@ class Runtime:
         return await future
 
     async def _sequencer(self) -> None:
-        while True:
+        while not self._stopping:
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._busy = True  # close() waits for this batch rather than cancel it mid-write
             try:
                 await self._run_batch(batch)
             except Exception as exc:  # never leave a caller hanging
@@ -142,12 +155,18 @@ class Runtime:
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(LogUnavailable(f"engine error: {exc}"))
+            finally:
+                self._busy = False
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
         for _attempt in range(self.max_conflict_retries + 1):
             start = self.state.position
             payloads = self._decide_all(batch)
             if not payloads:
+                # A rejection decided on a stale state (another node wrote since) is a lost race too.
+                if any(p.error is not None for p in batch) and await self._log_moved(start):
+                    await self._catch_up()
+                    continue
                 break
             try:
                 await self.log.append(self.facility.id, start, payloads)
@@ -157,8 +176,12 @@ class Runtime:
                 await self._catch_up()
             except LogError as exc:
                 self._rollback()
+                # From the first command with events on, outcomes were decided on a state that was
+                # never written (a rejection or a no-op may depend on it): all of them fail.
+                speculative = False
                 for p in batch:
-                    if p.error is None and p.events and not p.future.done():
+                    speculative = speculative or bool(p.events)
+                    if speculative and not p.future.done():
                         p.future.set_exception(exc if isinstance(exc, LogUnavailable) else LogUnavailable(str(exc)))
                 batch = [p for p in batch if not p.future.done()]
                 payloads = []
@@ -184,11 +207,11 @@ class Runtime:
                 position = self.state.position + 1
                 p.deltas.extend((position, d) for d in apply(self.state, event))
                 payloads.append(codec.encode_event(event))
+            p.position = self.state.position
         return payloads
 
     def _finish(self, batch: list[_Pending]) -> None:
         published: list[tuple[int, Delta]] = []
-        position = self.state.position
         for p in batch:
             if p.future.done():
                 continue
@@ -197,7 +220,7 @@ class Runtime:
                 continue
             self._since_base.extend(p.events)
             published.extend(p.deltas)
-            p.future.set_result(Result(p.ticket_id, position, tuple(p.events)))
+            p.future.set_result(Result(p.ticket_id, p.position, tuple(p.events)))
         if published:
             for listener in list(self._listeners):
                 try:
@@ -212,6 +235,13 @@ class Runtime:
         for event in self._since_base:
             apply(state, event)
         self.state = state
+
+    async def _log_moved(self, position: int) -> bool:
+        """Whether another writer appended after ``position`` (False when the log cannot tell)."""
+        try:
+            return await self.log.last_position(self.facility.id) != position
+        except LogError:
+            return False  # the log is down: answer from the in-memory state, as reads do
 
     async def _catch_up(self) -> None:
         while True:

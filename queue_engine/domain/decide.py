@@ -151,7 +151,11 @@ def _issue(state: FacilityState, cmd: c.IssueTicket) -> Decision:
     if cmd.ticket_id in state.tickets or cmd.token in state.by_token:
         raise DuplicateId(ticket=cmd.ticket_id)
     _check_hours(state, service, cmd)
-    day = state.local_day(cmd.appointment_at if cmd.appointment_at is not None else cmd.at)
+    day = state.local_day(cmd.at)
+    if cmd.appointment_at is not None:
+        # Numbered on its slot's day, but never on a day already over: a 23:55 slot booked at
+        # 00:05 (within the grace) would reuse numbers of a day whose sequence is forgotten.
+        day = max(day, state.local_day(cmd.appointment_at))
     _check_quota(state, service, day, cmd.payer)
     seq, number = _next_number(state, service, day)
     event = TicketIssued(
@@ -179,6 +183,8 @@ def _check_hours(state: FacilityState, service: Service, cmd: c.IssueTicket) -> 
         if not service.is_open(*state.local_clock(cmd.appointment_at)):
             raise OutsideOpeningHours(service=service.code, at=cmd.appointment_at)
         return
+    if not service.hours:
+        return  # always open (as is_open says): no need to work out the local time
     weekday, minute = state.local_clock(cmd.at)
     if cmd.channel.remote:
         # Remote numbers for today may be taken before opening, until the last window closes.

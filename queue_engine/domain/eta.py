@@ -111,9 +111,8 @@ def plain_wait(stats: ServiceStats, *, position: int, servers: float, idle: floa
         idle: the part of ``servers`` with no current ticket.
     """
     k = position + 1 - idle
-    if k <= 0:
-        return 0.0
-    return (k - 0.5) * stats.mean / servers
+    # An idle share larger than the place (k < 1/2) means no wait, never a negative one.
+    return max(0.0, k - 0.5) * stats.mean / servers
 
 
 def estimate(wait: float, calibration: Calibration, *, start: Millis, coverage: float) -> Estimate:

@@ -21,11 +21,7 @@ class Priority(StrEnum):
     @property
     def lane(self) -> Lane:
         """The waiting lane this class queues in."""
-        if self is Priority.DARURAT:
-            return Lane.EMERGENCY
-        if self is Priority.UMUM:
-            return Lane.NORMAL
-        return Lane.PRIORITY
+        return _LANE_OF[self]
 
 
 class Lane(StrEnum):
@@ -34,6 +30,13 @@ class Lane(StrEnum):
     EMERGENCY = "emergency"
     PRIORITY = "priority"
     NORMAL = "normal"
+
+
+# Looked up, not computed: these run several times per command (an Enum class attribute is slow).
+_LANE_OF: dict[Priority, Lane] = {
+    p: Lane.EMERGENCY if p is Priority.DARURAT else Lane.NORMAL if p is Priority.UMUM else Lane.PRIORITY
+    for p in Priority
+}
 
 
 class Channel(StrEnum):
@@ -48,7 +51,10 @@ class Channel(StrEnum):
     @property
     def remote(self) -> bool:
         """Remote tickets are not present until they check in."""
-        return self in (Channel.WEB, Channel.BPJS, Channel.MODULE)
+        return self in _REMOTE
+
+
+_REMOTE = frozenset((Channel.WEB, Channel.BPJS, Channel.MODULE))
 
 
 class Payer(StrEnum):

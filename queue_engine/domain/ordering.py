@@ -15,9 +15,14 @@ the lane that was empty gets its turn as soon as somebody joins it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .model import Lane
 
 Key = tuple[int, ...]
+
+# Module constants: these functions run on every call and every join (an Enum class attribute is slow).
+_EMERGENCY, _PRIORITY, _NORMAL = Lane.EMERGENCY, Lane.PRIORITY, Lane.NORMAL
 
 
 def key_between(low: Key | None, high: Key | None) -> Key:
@@ -37,12 +42,12 @@ def key_between(low: Key | None, high: Key | None) -> Key:
 
 def preferred_lane(cycle: int, ratio: tuple[int, int]) -> Lane:
     """Which of priority / normal the cycle position prefers."""
-    return Lane.PRIORITY if cycle < ratio[0] else Lane.NORMAL
+    return _PRIORITY if cycle < ratio[0] else _NORMAL
 
 
 def next_cycle(cycle: int, ratio: tuple[int, int], called: Lane) -> int:
     """The cycle position after a call from ``called``."""
-    if called is Lane.EMERGENCY or called is not preferred_lane(cycle, ratio):
+    if called is _EMERGENCY or called is not preferred_lane(cycle, ratio):
         return cycle
     return (cycle + 1) % (ratio[0] + ratio[1])
 
@@ -50,11 +55,16 @@ def next_cycle(cycle: int, ratio: tuple[int, int], called: Lane) -> int:
 def other_slots_before(cycle: int, ratio: tuple[int, int], lane: Lane, k: int) -> int:
     """How many slots of the *other* lane come before the ``k``-th (1-based) slot of ``lane``.
 
-    O(p + n): one period of the cycle is laid out, the rest is arithmetic.
+    O(p + n) once per (cycle, ratio, lane): one period of the cycle is laid out (and cached); the rest is arithmetic.
     """
-    p, n = ratio
-    period = p + n
-    own = [i for i in range(period) if preferred_lane((cycle + i) % period, ratio) is lane]
+    own = _own_slots(cycle, ratio, lane)
     full, rest = divmod(k - 1, len(own))
-    index = full * period + own[rest]
+    index = full * sum(ratio) + own[rest]
     return index - (k - 1)
+
+
+@lru_cache(maxsize=256)
+def _own_slots(cycle: int, ratio: tuple[int, int], lane: Lane) -> tuple[int, ...]:
+    """Offsets in one period, from ``cycle`` on, of the slots that prefer ``lane``."""
+    period = ratio[0] + ratio[1]
+    return tuple(i for i in range(period) if preferred_lane((cycle + i) % period, ratio) is lane)

@@ -116,6 +116,7 @@ class FacilityState:
         "position",
         "quota_used",
         "services",
+        "serving",
         "tickets",
         "today",
         "tz",
@@ -136,6 +137,8 @@ class FacilityState:
             for code, s in facility.services.items()
         }
         self.counters = {cid: CounterState(id=cid) for cid in facility.counters}
+        #: service -> the counters configured for it (the facility is frozen, so this never changes)
+        self.serving = {code: facility.counters_serving(code) for code in facility.services}
         #: (service, local day) -> last number sequence used
         self.day_seq: dict[tuple[ServiceCode, str], int] = {}
         #: (service, local day) -> [jkn issued, non-jkn issued], cancellations give back
@@ -224,9 +227,10 @@ class FacilityState:
     def open_share(self, service: ServiceCode) -> tuple[float, float]:
         """(open counter capacity, idle open capacity) for a service, sharing multi-service counters."""
         servers = idle = 0.0
-        for counter in self.facility.counters_serving(service):
+        is_open = CounterStatus.OPEN
+        for counter in self.serving.get(service, ()):
             cs = self.counters[counter.id]
-            if cs.status is CounterStatus.OPEN:
+            if cs.status is is_open:
                 share = 1.0 / len(counter.services)
                 servers += share
                 if cs.ticket is None:

@@ -25,6 +25,9 @@ from .ordering import Key, key_between, next_cycle, other_slots_before, preferre
 
 Entry = tuple[Key, TicketId]
 LANES = (Lane.EMERGENCY, Lane.PRIORITY, Lane.NORMAL)
+# Module constants for the hot paths (an Enum class attribute is slow).
+_EMERGENCY, _PRIORITY, _NORMAL = LANES
+_NO_ID = TicketId("")
 
 
 @dataclass(slots=True)
@@ -72,13 +75,14 @@ class Waitlist:
 
     def candidate(self, ratio: tuple[int, int]) -> tuple[Lane, Entry] | None:
         """The entry ``call_next`` would take: emergency first, then the interleave."""
-        if self.present[Lane.EMERGENCY]:
-            return Lane.EMERGENCY, self.present[Lane.EMERGENCY][0]
+        present = self.present
+        if present[_EMERGENCY]:
+            return _EMERGENCY, present[_EMERGENCY][0]
         first = preferred_lane(self.cycle, ratio)
-        second = Lane.NORMAL if first is Lane.PRIORITY else Lane.PRIORITY
+        second = _NORMAL if first is _PRIORITY else _PRIORITY
         for lane in (first, second):
-            if self.present[lane]:
-                return lane, self.present[lane][0]
+            if present[lane]:
+                return lane, present[lane][0]
         return None
 
     def on_called(self, lane: Lane, key: Key, at: Millis, ratio: tuple[int, int]) -> None:
@@ -95,25 +99,28 @@ class Waitlist:
             return key_between(None, entries[0][0])
         if places >= len(entries):
             return key_between(entries[-1][0], None)
-        return key_between(entries[places - 1][0], entries[places][0])
+        low, high = entries[places - 1][0], entries[places][0]
+        # Keys can tie (same instant and daily number, e.g. yesterday's leftover requeued into an
+        # empty line and today's first walk-in in the same millisecond): then go just after the tie.
+        return key_between(low, high) if low < high else key_between(low, None)
 
     def ahead_in_lane(self, lane: Lane, key: Key, ticket_id: TicketId) -> int:
         """Tickets ahead in the same lane: present ones plus pending ones not yet passed over."""
         ahead = self.present[lane].bisect_left((key, ticket_id))
         pending = self.pending[lane]
         top = self.high_water[lane].top
-        low = pending.bisect_left((top, TicketId(""))) if top is not None else 0
+        low = pending.bisect_left((top, _NO_ID)) if top is not None else 0
         high = pending.bisect_left((key, ticket_id))
         return ahead + max(0, high - low)
 
     def position(self, lane: Lane, key: Key, ticket_id: TicketId, ratio: tuple[int, int]) -> int:
         """Calls expected before this ticket's own call (0 = it is next)."""
         ahead = self.ahead_in_lane(lane, key, ticket_id)
-        if lane is Lane.EMERGENCY:
+        if lane is _EMERGENCY:
             return ahead
-        other = Lane.NORMAL if lane is Lane.PRIORITY else Lane.PRIORITY
+        other = _NORMAL if lane is _PRIORITY else _PRIORITY
         interleaved = min(len(self.present[other]), other_slots_before(self.cycle, ratio, lane, ahead + 1))
-        return len(self.present[Lane.EMERGENCY]) + ahead + interleaved
+        return len(self.present[_EMERGENCY]) + ahead + interleaved
 
     def upcoming(self, ratio: tuple[int, int], limit: int) -> list[TicketId]:
         """The next ``limit`` present tickets in call order (does not change anything)."""
