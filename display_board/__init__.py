@@ -1,0 +1,1 @@
+"""The TV display board: a full-screen page, Indonesian voice calls, offline-safe."""

@@ -1,0 +1,9 @@
+"""Board page routes (filled in by issue #3)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def routes() -> list[BaseRoute]:
+    return []

@@ -1,0 +1,129 @@
+"""JSON renderings of the engine's views, shared by the HTTP API and WebSocket push.
+
+Numbers, ids and names of services and counters only: never a patient's name or NIK, and a
+ticket's tracking token only in the response to whoever created or holds it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from display_board.announce import announcement
+from queue_engine.domain.deltas import Announced
+from queue_engine.domain.eta import Estimate
+from queue_engine.domain.forecast import people_ahead
+from queue_engine.domain.ids import Millis, ServiceCode
+from queue_engine.domain.model import Display, Facility
+from queue_engine.domain.state import FacilityState, Ticket
+from queue_engine.domain.views import board_view, ticket_view
+
+STEP = 5 * 60_000  # ranges are shown rounded outward to 5 minutes
+
+
+def hhmm(at: Millis, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(at / 1000, tz).strftime("%H:%M")
+
+
+def eta_json(est: Estimate, tz: ZoneInfo) -> dict[str, Any]:
+    low = est.earliest - est.earliest % STEP
+    high = est.latest + (-est.latest) % STEP
+    return {
+        "at": est.at,
+        "earliest": low,
+        "latest": high,
+        "text": f"{hhmm(low, tz)}\u2013{hhmm(high, tz)}",  # an en dash, as clocks are written
+    }
+
+
+def ticket_json(state: FacilityState, ticket: Ticket, now: Millis) -> dict[str, Any]:
+    """What the ticket's holder sees (no token: they already have it)."""
+    view = ticket_view(state, ticket, now)
+    facility = state.facility
+    counter = facility.counters.get(view.counter) if view.counter else None
+    return {
+        "number": view.number,
+        "service": view.service,
+        "service_name": facility.services[view.service].name,
+        "status": view.status.value,
+        "checked_in": view.checked_in,
+        "people_ahead": view.people_ahead,
+        "eta": eta_json(view.eta, state.tz) if view.eta else None,
+        "counter": view.counter,
+        "counter_name": counter.name if counter else None,
+        "issued_at": ticket.issued_at,
+        "appointment_at": ticket.appointment_at,
+        "position": view.position_log,
+    }
+
+
+def board_json(state: FacilityState, display: Display | None, now: Millis) -> dict[str, Any]:
+    """A board's full content: counters with current numbers, next numbers per service."""
+    facility = state.facility
+    view = board_view(state, display.services if display else ())
+    return {
+        "facility": facility.name,
+        "display": display.id if display else None,
+        "display_name": display.name if display else facility.name,
+        "now": now,
+        "counters": [
+            {
+                "counter": c.counter,
+                "name": facility.counters[c.counter].name,
+                "status": c.status,
+                "number": c.number,
+                "ticket_status": c.ticket_status.value if c.ticket_status else None,
+            }
+            for c in view.counters
+        ],
+        "queues": [
+            {
+                "service": q.service,
+                "name": facility.services[q.service].name,
+                "waiting": q.waiting,
+                "next": list(q.next_numbers),
+            }
+            for q in view.queues
+        ],
+        "position": view.position_log,
+    }
+
+
+def call_json(facility: Facility, delta: Announced) -> dict[str, Any]:
+    """A call for boards: number, counter, service, and the Indonesian announcement."""
+    counter_name = facility.counters[delta.counter].name
+    return {
+        "counter": delta.counter,
+        "counter_name": counter_name,
+        "number": delta.number,
+        "service": delta.service,
+        "service_name": facility.services[delta.service].name,
+        "recall": delta.recall,
+        "speech": announcement(delta.number, counter_name),
+    }
+
+
+def waiting_json(state: FacilityState, services: tuple[ServiceCode, ...], now: Millis) -> list[dict[str, Any]]:
+    """The waiting tickets of some services, in call order, with why each is where it is (staff only)."""
+    out: list[dict[str, Any]] = []
+    ratio = state.facility.policy.priority_ratio
+    for code in services:
+        waitlist = state.services[code].waitlist
+        for ticket_id in waitlist.upcoming(ratio, limit=10_000):
+            ticket = state.tickets[ticket_id]
+            out.append(
+                {
+                    "ticket_id": ticket.id,
+                    "number": ticket.number,
+                    "service": code,
+                    "priority": ticket.priority.value,
+                    "lane": ticket.lane.value,
+                    "channel": ticket.channel.value,
+                    "appointment_at": ticket.appointment_at,
+                    "checked_in": ticket.checked_in,
+                    "people_ahead": people_ahead(state, ticket),
+                    "waiting_since": ticket.issued_at,
+                }
+            )
+    return out

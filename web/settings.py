@@ -1,0 +1,68 @@
+"""Settings, read once from the environment into a frozen value and passed in explicitly."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from queue_engine.log import DEFAULT_URL
+
+
+class SettingsError(ValueError):
+    """An ``ANTRE_*`` variable has a value that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the web app needs to start; build with :meth:`from_environ` or directly in tests."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_url: str = DEFAULT_URL
+    facility_path: str | None = None  # None = the bundled demo puskesmas
+    #: signs session cookies; random per process when not set (sessions then end on restart)
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    #: cookies only over HTTPS (set in production behind TLS)
+    secure_cookies: bool = False
+    #: remote ticket issues allowed per client address per minute
+    issue_rate_per_min: int = 6
+    #: seconds between app-level heartbeats on WebSockets
+    heartbeat_s: float = 10.0
+    #: messages buffered per WebSocket client before it is dropped (it then resyncs)
+    client_queue: int = 256
+    #: seconds within which staff can undo a call, skip or complete
+    undo_window_s: int = 120
+    #: base URL printed on tickets and in QR codes (default: from the request)
+    public_url: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Read ``ANTRE_HOST``, ``ANTRE_PORT``, ``ANTRE_LOG_URL``, ``ANTRE_FACILITY``, ``ANTRE_SECRET_KEY``…"""
+        values: dict[str, object] = {}
+        text = {
+            "ANTRE_HOST": "host",
+            "ANTRE_LOG_URL": "log_url",
+            "ANTRE_FACILITY": "facility_path",
+            "ANTRE_SECRET_KEY": "secret_key",
+            "ANTRE_PUBLIC_URL": "public_url",
+        }
+        numbers = {
+            "ANTRE_PORT": ("port", int),
+            "ANTRE_ISSUE_RATE_PER_MIN": ("issue_rate_per_min", int),
+            "ANTRE_HEARTBEAT_S": ("heartbeat_s", float),
+            "ANTRE_CLIENT_QUEUE": ("client_queue", int),
+            "ANTRE_UNDO_WINDOW_S": ("undo_window_s", int),
+        }
+        for var, name in text.items():
+            if environ.get(var):
+                values[name] = environ[var]
+        for var, (name, cast) in numbers.items():
+            if environ.get(var):
+                try:
+                    values[name] = cast(environ[var])
+                except ValueError:
+                    raise SettingsError(f"{var}={environ[var]!r} is not a number") from None
+        if environ.get("ANTRE_SECURE_COOKIES"):
+            values["secure_cookies"] = environ["ANTRE_SECURE_COOKIES"].lower() in ("1", "true", "yes")
+        return cls(**values)  # type: ignore[arg-type]
