@@ -108,6 +108,15 @@ def decode_event(payload: bytes | str) -> Event:
     return event_from_dict(raw)
 
 
+def decode_events(payloads: list[bytes]) -> list[Event]:
+    """Decode many events at once (replay): one JSON parse for the whole batch."""
+    try:
+        raws = orjson.loads(b"[" + b",".join(payloads) + b"]")
+    except orjson.JSONDecodeError:
+        return [decode_event(p) for p in payloads]  # find and report the bad one
+    return [event_from_dict(raw) for raw in raws]
+
+
 def dumps(value: Any) -> bytes:
     """orjson with dataclass and enum support, for snapshots and views."""
     return orjson.dumps(value)

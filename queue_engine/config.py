@@ -90,6 +90,7 @@ def _policy(raw: dict[str, Any]) -> Policy:
         priority_ratio=(int(ratio[0]), int(ratio[1])),
         checkin_grace_min=int(raw.get("checkin_grace_min", default.checkin_grace_min)),
         requeue_places=int(raw.get("requeue_places", default.requeue_places)),
+        undo_window_s=int(raw.get("undo_window_s", default.undo_window_s)),
         eta_alpha=float(raw.get("eta_alpha", default.eta_alpha)),
         eta_coverage=float(raw.get("eta_coverage", default.eta_coverage)),
     )

@@ -277,7 +277,7 @@ async def load_state(facility: Facility, event_log: EventLog, *, chunk: int = 10
         records = await event_log.read(facility.id, after=state.position, limit=chunk)
         if not records:
             return state
-        for record in records:
-            if record.position != state.position + 1:
-                raise ValueError(f"log gap: expected {state.position + 1}, found {record.position}")
-            apply(state, codec.decode_event(record.payload))
+        if records[0].position != state.position + 1 or records[-1].position != state.position + len(records):
+            raise ValueError(f"log gap after position {state.position}")
+        for event in codec.decode_events([r.payload for r in records]):
+            apply(state, event)

@@ -139,6 +139,18 @@ class CloseCounter:
     actor: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Undo:
+    """Take back the counter's last call, skip or completion, within ``policy.undo_window_s``.
+
+    The log is never edited: undoing appends a compensating event.
+    """
+
+    at: Millis
+    counter: CounterId
+    actor: str = ""
+
+
 Command = (
     IssueTicket
     | CheckIn
@@ -154,4 +166,5 @@ Command = (
     | OpenCounter
     | PauseCounter
     | CloseCounter
+    | Undo
 )

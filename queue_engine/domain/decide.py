@@ -20,6 +20,7 @@ from .errors import (
     InvalidCommand,
     InvalidTransition,
     NotFound,
+    NothingToUndo,
     OutsideOpeningHours,
     QueueEmpty,
     QuotaExhausted,
@@ -27,6 +28,7 @@ from .errors import (
     StageNotAllowed,
 )
 from .events import (
+    ActionUndone,
     CounterClosed,
     CounterOpened,
     CounterPaused,
@@ -42,6 +44,8 @@ from .events import (
     TicketRequeued,
     TicketTransferred,
 )
+from .evolve import forgets
+from .forecast import join_prediction
 from .ids import CounterId, Millis, ServiceCode, TicketId, format_number
 from .model import CounterStatus, Lane, Payer, Service
 from .ordering import Key
@@ -92,11 +96,10 @@ def decide(state: FacilityState, command: c.Command) -> Decision:  # noqa: C901 
                 [TicketMissed(at=command.at, ticket_id=t.id, counter=command.counter, actor=command.actor)], t.id
             )
         case c.Requeue():
-            t = _ticket(state, command.ticket_id, Action.REQUEUE)
-            places = state.facility.policy.requeue_places
-            return Decision([TicketRequeued(at=command.at, ticket_id=t.id, places=places, actor=command.actor)], t.id)
+            t = _ticket(state, command.ticket_id, Action.REQUEUE, command.at)
+            return Decision([_requeued(state, t, command)], t.id)
         case c.Cancel():
-            t = _ticket(state, command.ticket_id, Action.CANCEL)
+            t = _ticket(state, command.ticket_id, Action.CANCEL, command.at)
             return Decision(
                 [TicketCancelled(at=command.at, ticket_id=t.id, actor=command.actor, reason=command.reason)], t.id
             )
@@ -104,6 +107,8 @@ def decide(state: FacilityState, command: c.Command) -> Decision:  # noqa: C901 
             return _transfer(state, command)
         case c.OpenCounter() | c.PauseCounter() | c.CloseCounter():
             return _counter(state, command)
+        case c.Undo():
+            return _undo(state, command)
         case _:
             assert_never(command)
 
@@ -122,9 +127,11 @@ def _counter_state(state: FacilityState, counter: CounterId) -> CounterState:
     return cs
 
 
-def _ticket(state: FacilityState, ticket_id: TicketId, action: Action) -> Ticket:
+def _ticket(state: FacilityState, ticket_id: TicketId, action: Action, at: Millis | None = None) -> Ticket:
     ticket = state.tickets.get(ticket_id)
-    if ticket is None:
+    if ticket is None or (at is not None and forgets(state, ticket, at)):
+        # A missed ticket of yesterday is dropped by the first event of today: naming it then
+        # would make an event that apply cannot fold (KeyError), so it is not found already.
         raise NotFound("ticket_not_found", ticket=ticket_id)
     check_transition(ticket.status, action)
     return ticket
@@ -158,6 +165,14 @@ def _issue(state: FacilityState, cmd: c.IssueTicket) -> Decision:
         day = max(day, state.local_day(cmd.appointment_at))
     _check_quota(state, service, day, cmd.payer)
     seq, number = _next_number(state, service, day)
+    checked_in = not cmd.channel.remote
+    wait_from = predicted = None
+    if checked_in:
+        key = (cmd.appointment_at if cmd.appointment_at is not None else cmd.at, seq)
+        lane = cmd.priority.lane
+        wait_from, predicted = join_prediction(
+            state, service.code, lane, key, cmd.ticket_id, cmd.appointment_at, cmd.at
+        )
     event = TicketIssued(
         at=cmd.at,
         ticket_id=cmd.ticket_id,
@@ -170,8 +185,10 @@ def _issue(state: FacilityState, cmd: c.IssueTicket) -> Decision:
         channel=cmd.channel,
         payer=cmd.payer,
         appointment_at=cmd.appointment_at,
-        checked_in=not cmd.channel.remote,
+        checked_in=checked_in,
         idempotency_key=cmd.idempotency_key,
+        wait_from=wait_from,
+        predicted_wait=predicted,
     )
     return Decision([event], cmd.ticket_id)
 
@@ -205,7 +222,7 @@ def _check_quota(state: FacilityState, service: Service, day: str, payer: Payer)
 
 
 def _check_in(state: FacilityState, cmd: c.CheckIn) -> Decision:
-    ticket = _ticket(state, cmd.ticket_id, Action.CHECK_IN)
+    ticket = _ticket(state, cmd.ticket_id, Action.CHECK_IN, cmd.at)
     if ticket.checked_in:
         return Decision([], ticket.id)
     if ticket.day != state.local_day(cmd.at):
@@ -214,7 +231,14 @@ def _check_in(state: FacilityState, cmd: c.CheckIn) -> Decision:
     passed_at = waitlist.high_water[ticket.lane].passed_at(ticket.key)
     grace = state.facility.policy.checkin_grace_min * MINUTE
     kept = passed_at is None or cmd.at - passed_at <= grace
-    return Decision([TicketCheckedIn(at=cmd.at, ticket_id=ticket.id, kept_place=kept)], ticket.id)
+    key = ticket.key if kept else (cmd.at, ticket.key[1])
+    wait_from, predicted = join_prediction(
+        state, ticket.service, ticket.lane, key, ticket.id, ticket.appointment_at, cmd.at
+    )
+    event = TicketCheckedIn(
+        at=cmd.at, ticket_id=ticket.id, kept_place=kept, wait_from=wait_from, predicted_wait=predicted
+    )
+    return Decision([event], ticket.id)
 
 
 def _open_counter(state: FacilityState, counter: CounterId) -> CounterState:
@@ -253,7 +277,7 @@ def _call_ticket(state: FacilityState, cmd: c.CallTicket) -> Decision:
     cs = _open_counter(state, cmd.counter)
     if not cmd.reason.strip() or not cmd.actor.strip():
         raise InvalidCommand("reason_required")
-    ticket = _ticket(state, cmd.ticket_id, Action.CALL)
+    ticket = _ticket(state, cmd.ticket_id, Action.CALL, cmd.at)
     if ticket.service not in state.facility.counters[cmd.counter].services:
         raise ServiceNotServed(counter=cmd.counter, service=ticket.service)
     if cs.ticket is not None:
@@ -264,13 +288,38 @@ def _call_ticket(state: FacilityState, cmd: c.CallTicket) -> Decision:
     return Decision([event], ticket.id)
 
 
+def _requeued(state: FacilityState, ticket: Ticket, cmd: c.Requeue) -> TicketRequeued:
+    places = state.facility.policy.requeue_places
+    waitlist = state.services[ticket.service].waitlist
+    key = waitlist.requeue_key(ticket.lane, places, fallback=(cmd.at, ticket.key[1]))
+    wait_from, predicted = join_prediction(state, ticket.service, ticket.lane, key, ticket.id, None, cmd.at)
+    return TicketRequeued(
+        at=cmd.at,
+        ticket_id=ticket.id,
+        places=places,
+        actor=cmd.actor,
+        wait_from=wait_from,
+        predicted_wait=predicted,
+    )
+
+
 def _routed(
     state: FacilityState, ticket: Ticket, to: Service, at: Millis, actor: str, reason: str
 ) -> TicketTransferred:
     day = state.local_day(at)
     seq, number = _next_number(state, to, day)
+    wait_from, predicted = join_prediction(state, to.code, ticket.lane, (at, seq), ticket.id, None, at)
     return TicketTransferred(
-        at=at, ticket_id=ticket.id, to_service=to.code, number=number, seq=seq, day=day, actor=actor, reason=reason
+        at=at,
+        ticket_id=ticket.id,
+        to_service=to.code,
+        number=number,
+        seq=seq,
+        day=day,
+        actor=actor,
+        reason=reason,
+        wait_from=wait_from,
+        predicted_wait=predicted,
     )
 
 
@@ -289,7 +338,7 @@ def _complete(state: FacilityState, cmd: c.Complete) -> Decision:
 
 
 def _transfer(state: FacilityState, cmd: c.Transfer) -> Decision:
-    ticket = _ticket(state, cmd.ticket_id, Action.TRANSFER)
+    ticket = _ticket(state, cmd.ticket_id, Action.TRANSFER, cmd.at)
     to = _service(state, cmd.to_service)
     if to.code == ticket.service:
         raise InvalidCommand("same_service", service=to.code)
@@ -329,3 +378,26 @@ def _counter(state: FacilityState, cmd: c.OpenCounter | c.PauseCounter | c.Close
 
 
 __all__ = ["Decision", "TicketStatus", "decide"]
+
+
+_UNDO_ACTIONS = {"call": Action.UNDO_CALL, "miss": Action.UNDO_MISS, "complete": Action.UNDO_COMPLETE}
+
+
+def _undo(state: FacilityState, cmd: c.Undo) -> Decision:
+    cs = _counter_state(state, cmd.counter)
+    window = state.facility.policy.undo_window_s * 1000
+    action, ticket_id = cs.undoable, cs.undo_ticket
+    if action is None or ticket_id is None or cmd.at - cs.undo_at > window:
+        raise NothingToUndo(counter=cmd.counter)
+    ticket = state.tickets.get(ticket_id)
+    if ticket is None:
+        raise NothingToUndo(counter=cmd.counter)
+    check_transition(ticket.status, _UNDO_ACTIONS[action])
+    if action == "call" and ticket.counter != cmd.counter:
+        raise NothingToUndo(counter=cmd.counter)
+    # A skip or completion left the counter free, and any later call there replaced this record,
+    # so the counter is free whenever "miss" or "complete" is still the undoable action.
+    if action == "complete" and ticket.status is TicketStatus.WAITING and ticket.prev_called_at is None:
+        raise NothingToUndo(counter=cmd.counter)  # moved on again since: not this counter's to take back
+    event = ActionUndone(at=cmd.at, counter=cmd.counter, ticket_id=ticket.id, action=action, actor=cmd.actor)
+    return Decision([event], ticket.id)

@@ -19,6 +19,7 @@ Hierarchy::
     ├── StageNotAllowed          (stage_not_allowed)
     ├── CheckInNotAllowed        (checkin_not_allowed)
     ├── DuplicateId              (duplicate_id)
+    ├── NothingToUndo            (nothing_to_undo)
     └── InvalidCommand           (invalid_command)
 """
 
@@ -110,6 +111,12 @@ class DuplicateId(DomainError):
     code = "duplicate_id"
     message_id = "ID sudah dipakai."
     message_en = "That id is already in use."
+
+
+class NothingToUndo(DomainError):
+    code = "nothing_to_undo"
+    message_id = "Tidak ada tindakan yang bisa dibatalkan."
+    message_en = "There is nothing to undo."
 
 
 class InvalidCommand(DomainError):

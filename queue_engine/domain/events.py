@@ -30,6 +30,9 @@ class TicketIssued:
     appointment_at: Millis | None
     checked_in: bool
     idempotency_key: str | None
+    #: the plain ETA model's prediction when the ticket joined the present queue (calibrates ETAs)
+    wait_from: Millis | None = None
+    predicted_wait: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +42,9 @@ class TicketCheckedIn:
     at: Millis
     ticket_id: TicketId
     kept_place: bool
+    #: the plain ETA model's prediction when the ticket joined the present queue (calibrates ETAs)
+    wait_from: Millis | None = None
+    predicted_wait: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +107,9 @@ class TicketRequeued:
     ticket_id: TicketId
     places: int
     actor: str
+    #: the plain ETA model's prediction when the ticket joined the present queue (calibrates ETAs)
+    wait_from: Millis | None = None
+    predicted_wait: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +136,9 @@ class TicketTransferred:
     day: str
     actor: str
     reason: str
+    #: the plain ETA model's prediction when the ticket joined the present queue (calibrates ETAs)
+    wait_from: Millis | None = None
+    predicted_wait: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,6 +169,19 @@ class CounterClosed:
     actor: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionUndone:
+    """A compensating event: the counter's last ``action`` ("call", "miss", "complete") is taken back."""
+
+    TYPE: ClassVar[str] = "counter.action_undone"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    counter: CounterId
+    ticket_id: TicketId
+    action: str
+    actor: str
+
+
 Event = (
     TicketIssued
     | TicketCheckedIn
@@ -171,6 +196,7 @@ Event = (
     | CounterOpened
     | CounterPaused
     | CounterClosed
+    | ActionUndone
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -187,4 +213,5 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CounterOpened,
     CounterPaused,
     CounterClosed,
+    ActionUndone,
 )

@@ -10,6 +10,7 @@ from typing import assert_never
 
 from .deltas import Announced, CounterChanged, Delta, QueueChanged, TicketChanged
 from .events import (
+    ActionUndone,
     CounterClosed,
     CounterOpened,
     CounterPaused,
@@ -25,8 +26,7 @@ from .events import (
     TicketRequeued,
     TicketTransferred,
 )
-from .forecast import people_ahead, plain
-from .ids import Millis
+from .ids import CounterId, Millis, TicketId
 from .model import CounterStatus, Payer
 from .state import FacilityState, Ticket
 from .status import TicketStatus
@@ -35,10 +35,7 @@ from .status import TicketStatus
 def apply(state: FacilityState, event: Event) -> list[Delta]:
     """Fold one event into ``state`` and return the view deltas it causes."""
     state.position += 1
-    if event.at > state.last_at:
-        state.last_at = event.at
-    if event.at >= state.day_end and state.roll_day(event.at):
-        _forget_finished_days(state)
+    _advance_clock(state, event.at)
     match event:
         case TicketIssued():
             return _issued(state, event)
@@ -58,11 +55,28 @@ def apply(state: FacilityState, event: Event) -> list[Delta]:
             return _transferred(state, event)
         case CounterOpened() | CounterPaused() | CounterClosed():
             return _counter(state, event)
+        case ActionUndone():
+            return _undone(state, event)
         case _:
             assert_never(event)
 
 
+def _advance_clock(state: FacilityState, at: Millis) -> None:
+    if at > state.last_at:
+        state.last_at = at
+    if at >= state.day_end and state.roll_day(at):
+        _forget_finished_days(state)
+
+
 _FINISHED = (TicketStatus.DONE, TicketStatus.CANCELLED, TicketStatus.MISSED)
+
+
+def forgets(state: FacilityState, ticket: Ticket, at: Millis) -> bool:
+    """Whether an event at ``at`` starts a new local day that drops ``ticket`` (see below).
+
+    ``decide`` treats such a ticket as gone already: an event naming it could not be applied.
+    """
+    return ticket.status in _FINISHED and at >= state.day_end and state.today != "" and ticket.day < state.local_day(at)
 
 
 def _forget_finished_days(state: FacilityState) -> None:
@@ -84,14 +98,14 @@ def _forget_finished_days(state: FacilityState) -> None:
             counter.last_called = None
 
 
-def _enqueue(state: FacilityState, ticket: Ticket, at: Millis) -> None:
+def _enqueue(
+    state: FacilityState, ticket: Ticket, e: TicketIssued | TicketCheckedIn | TicketRequeued | TicketTransferred
+) -> None:
     state.services[ticket.service].waitlist.add(ticket.lane, ticket.key, ticket.id, present=ticket.checked_in)
     if ticket.checked_in:
-        # Remember the plain model's prediction; the real wait will calibrate the ETA.
-        ahead = people_ahead(state, ticket) or 0
-        start, wait = plain(state, ticket, ahead, at)
-        ticket.joined_at = start
-        ticket.predicted_wait = round(wait)
+        # Remember the plain model's prediction (decided with the event); the real wait calibrates the ETA.
+        ticket.joined_at = e.wait_from
+        ticket.predicted_wait = e.predicted_wait
 
 
 def _dequeue(state: FacilityState, ticket: Ticket) -> None:
@@ -131,7 +145,7 @@ def _issued(state: FacilityState, e: TicketIssued) -> list[Delta]:
     used[0 if e.payer is Payer.JKN else 1] += 1
     if e.idempotency_key is not None:
         state.idempotency[e.idempotency_key] = ticket.id
-    _enqueue(state, ticket, e.at)
+    _enqueue(state, ticket, e)
     return [TicketChanged(ticket.id), QueueChanged(ticket.service)]
 
 
@@ -141,7 +155,7 @@ def _checked_in(state: FacilityState, e: TicketCheckedIn) -> list[Delta]:
     ticket.checked_in = True
     if not e.kept_place:
         ticket.key = (e.at, ticket.key[1])
-    _enqueue(state, ticket, e.at)
+    _enqueue(state, ticket, e)
     return [TicketChanged(ticket.id), QueueChanged(ticket.service)]
 
 
@@ -167,6 +181,7 @@ def _called(state: FacilityState, e: TicketCalled) -> list[Delta]:
     counter = state.counters[e.counter]
     counter.ticket = ticket.id
     counter.last_called = ticket.id
+    _undoable(state, e.counter, "call", ticket.id, e.at)
     deltas.append(Announced(e.counter, ticket.id, ticket.number, ticket.service, recall=False))
     return deltas
 
@@ -186,6 +201,7 @@ def _at_counter(state: FacilityState, e: TicketRecalled | ServiceStarted | Ticke
         case TicketMissed():
             ticket.status = TicketStatus.MISSED
             _release_counter(state, ticket)
+            _undoable(state, e.counter, "miss", ticket.id, e.at)
         case _:
             assert_never(e)
     return [TicketChanged(ticket.id), CounterChanged(e.counter)]
@@ -198,6 +214,7 @@ def _completed(state: FacilityState, e: TicketCompleted) -> list[Delta]:
         state.services[ticket.service].stats.observe(e.at - ticket.called_at, state.facility.policy.eta_alpha)
     ticket.status = TicketStatus.DONE
     ticket.finished_at = e.at
+    _undoable(state, e.counter, "complete", ticket.id, e.at)
     return [TicketChanged(ticket.id), *_release_counter(state, ticket)]
 
 
@@ -207,7 +224,7 @@ def _requeued(state: FacilityState, e: TicketRequeued) -> list[Delta]:
     ticket.key = waitlist.requeue_key(ticket.lane, e.places, fallback=(e.at, ticket.key[1]))
     ticket.status = TicketStatus.WAITING
     ticket.checked_in = True
-    _enqueue(state, ticket, e.at)
+    _enqueue(state, ticket, e)
     return [TicketChanged(ticket.id), QueueChanged(ticket.service)]
 
 
@@ -234,6 +251,13 @@ def _transferred(state: FacilityState, e: TicketTransferred) -> list[Delta]:
         deltas.append(QueueChanged(ticket.service))
     deltas.extend(_release_counter(state, ticket))
     state.day_seq[(e.to_service, e.day)] = e.seq
+    ticket.prev_service, ticket.prev_number, ticket.prev_day, ticket.prev_key = (
+        ticket.service,
+        ticket.number,
+        ticket.day,
+        ticket.key,
+    )
+    ticket.prev_called_at, ticket.prev_started_at = ticket.called_at, ticket.started_at
     ticket.service = e.to_service
     ticket.number = e.number
     ticket.day = e.day
@@ -242,7 +266,7 @@ def _transferred(state: FacilityState, e: TicketTransferred) -> list[Delta]:
     ticket.key = (e.at, e.seq)
     ticket.called_at = ticket.started_at = ticket.finished_at = None
     ticket.stages.append(e.to_service)
-    _enqueue(state, ticket, e.at)
+    _enqueue(state, ticket, e)
     return deltas
 
 
@@ -259,4 +283,43 @@ def _counter(state: FacilityState, e: CounterOpened | CounterPaused | CounterClo
             assert_never(e)
     deltas: list[Delta] = [CounterChanged(counter.id)]
     deltas.extend(QueueChanged(code) for code in state.facility.counters[counter.id].services)
+    return deltas
+
+
+def _undoable(state: FacilityState, counter: CounterId, action: str, ticket: TicketId, at: Millis) -> None:
+    cs = state.counters[counter]
+    cs.undoable, cs.undo_ticket, cs.undo_at = action, ticket, at
+
+
+def _undone(state: FacilityState, e: ActionUndone) -> list[Delta]:
+    ticket = state.tickets[e.ticket_id]
+    counter = state.counters[e.counter]
+    counter.undoable, counter.undo_ticket = None, None
+    deltas: list[Delta] = [TicketChanged(ticket.id), CounterChanged(counter.id)]
+    if e.action == "call":
+        counter.ticket = None
+        ticket.counter = ticket.called_at = None
+        ticket.status = TicketStatus.WAITING
+        ticket.joined_at = ticket.predicted_wait = None
+        state.services[ticket.service].waitlist.add(ticket.lane, ticket.key, ticket.id, present=True)
+        deltas.append(QueueChanged(ticket.service))
+        return deltas
+    if e.action == "complete" and ticket.status is TicketStatus.WAITING:
+        # It had gone on to the next stage: take it back out of that queue, restore its stage.
+        _dequeue(state, ticket)
+        deltas.append(QueueChanged(ticket.service))
+        assert ticket.prev_service is not None and ticket.prev_number is not None and ticket.prev_day is not None
+        ticket.service, ticket.number, ticket.day = ticket.prev_service, ticket.prev_number, ticket.prev_day
+        ticket.key = ticket.prev_key or ticket.key
+        ticket.called_at, ticket.started_at = ticket.prev_called_at, ticket.prev_started_at
+        ticket.prev_called_at = None
+        ticket.stages.pop()
+        ticket.joined_at = ticket.predicted_wait = None
+    if e.action == "complete":
+        ticket.status = TicketStatus.SERVING if ticket.started_at is not None else TicketStatus.CALLED
+        ticket.finished_at = None
+    else:  # "miss"
+        ticket.status = TicketStatus.CALLED
+    ticket.counter = counter.id
+    counter.ticket = ticket.id
     return deltas

@@ -138,6 +138,8 @@ class Policy:
     priority_ratio: tuple[int, int] = (2, 1)
     checkin_grace_min: int = 15
     requeue_places: int = 3
+    #: staff may undo a call, a skip or a completion for this long
+    undo_window_s: int = 120
     #: weight of the newest observed service time in the running mean.
     eta_alpha: float = 0.1
     #: the ETA range covers roughly this central share of outcomes.

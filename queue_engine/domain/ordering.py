@@ -57,14 +57,15 @@ def other_slots_before(cycle: int, ratio: tuple[int, int], lane: Lane, k: int) -
 
     O(p + n) once per (cycle, ratio, lane): one period of the cycle is laid out (and cached); the rest is arithmetic.
     """
-    own = _own_slots(cycle, ratio, lane)
+    p, n = ratio
+    own = _own_slots(cycle, p, n, lane)
     full, rest = divmod(k - 1, len(own))
-    index = full * sum(ratio) + own[rest]
+    index = full * (p + n) + own[rest]
     return index - (k - 1)
 
 
 @lru_cache(maxsize=256)
-def _own_slots(cycle: int, ratio: tuple[int, int], lane: Lane) -> tuple[int, ...]:
+def _own_slots(cycle: int, p: int, n: int, lane: Lane) -> tuple[int, ...]:
     """Offsets in one period, from ``cycle`` on, of the slots that prefer ``lane``."""
-    period = ratio[0] + ratio[1]
-    return tuple(i for i in range(period) if preferred_lane((cycle + i) % period, ratio) is lane)
+    period = p + n
+    return tuple(i for i in range(period) if preferred_lane((cycle + i) % period, (p, n)) is lane)

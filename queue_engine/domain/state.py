@@ -45,6 +45,13 @@ class Ticket:
     #: when it last joined a present queue, and the plain-model wait predicted then (ETA calibration)
     joined_at: Millis | None = None
     predicted_wait: int | None = None
+    #: the stage before the last move to a next stage, so a mistaken completion can be undone
+    prev_service: ServiceCode | None = None
+    prev_number: str | None = None
+    prev_day: str | None = None
+    prev_key: Key | None = None
+    prev_called_at: Millis | None = None
+    prev_started_at: Millis | None = None
 
     @property
     def lane(self) -> Lane:
@@ -61,6 +68,7 @@ class Ticket:
         d["payer"] = Payer(d["payer"])
         d["status"] = TicketStatus(d["status"])
         d["key"] = tuple(d["key"])
+        d["prev_key"] = tuple(d["prev_key"]) if d["prev_key"] is not None else None
         d["stages"] = list(d["stages"])
         return cls(**d)
 
@@ -83,6 +91,10 @@ class CounterState:
     pause_reason: str = ""
     ticket: TicketId | None = None
     last_called: TicketId | None = None
+    #: the last undoable action here ("call", "miss" or "complete"), its ticket and time
+    undoable: str | None = None
+    undo_ticket: TicketId | None = None
+    undo_at: Millis = 0
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -91,6 +103,9 @@ class CounterState:
             "pause_reason": self.pause_reason,
             "ticket": self.ticket,
             "last_called": self.last_called,
+            "undoable": self.undoable,
+            "undo_ticket": self.undo_ticket,
+            "undo_at": self.undo_at,
         }
 
 
@@ -215,6 +230,9 @@ class FacilityState:
                     pause_reason=raw["pause_reason"],
                     ticket=raw["ticket"],
                     last_called=raw["last_called"],
+                    undoable=raw["undoable"],
+                    undo_ticket=raw["undo_ticket"],
+                    undo_at=raw["undo_at"],
                 )
         state.day_seq = {(ServiceCode(s), d): n for s, d, n in data["day_seq"]}
         state.quota_used = {(ServiceCode(s), d): [j, u] for s, d, j, u in data["quota_used"]}

@@ -8,6 +8,10 @@ Rule: everything that decides whether an action is legal for a ticket's status l
        │                ▼ │               ▼
        │              missed ──requeue──▶ waiting (same visit, maybe another service)
        └──cancel──▶ cancelled
+
+Undo (a compensating event, within the policy's window) takes back a counter's last call
+(called -> waiting, same place), skip (missed -> called) or completion (done, or waiting at the
+next stage -> back at the counter).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ class Action(StrEnum):
     REQUEUE = "requeue"
     CANCEL = "cancel"
     TRANSFER = "transfer"
+    UNDO_CALL = "undo_call"  # called -> waiting, same place
+    UNDO_MISS = "undo_miss"  # missed -> called again at the same counter
+    UNDO_COMPLETE = "undo_complete"  # done (or waiting at the next stage) -> back at the counter
 
 
 W, C, S, D, M, X = (
@@ -52,7 +59,7 @@ W, C, S, D, M, X = (
 
 #: status -> {action: status after}
 TRANSITIONS: dict[TicketStatus, dict[Action, TicketStatus]] = {
-    W: {Action.CHECK_IN: W, Action.CALL: C, Action.CANCEL: X, Action.TRANSFER: W},
+    W: {Action.CHECK_IN: W, Action.CALL: C, Action.CANCEL: X, Action.TRANSFER: W, Action.UNDO_COMPLETE: S},
     C: {
         Action.RECALL: C,
         Action.START: S,
@@ -61,10 +68,11 @@ TRANSITIONS: dict[TicketStatus, dict[Action, TicketStatus]] = {
         Action.MISS: M,
         Action.CANCEL: X,
         Action.TRANSFER: W,
+        Action.UNDO_CALL: W,
     },
     S: {Action.COMPLETE: D, Action.ADVANCE: W, Action.CANCEL: X, Action.TRANSFER: W},
-    M: {Action.CALL: C, Action.REQUEUE: W, Action.CANCEL: X},
-    D: {},
+    M: {Action.CALL: C, Action.REQUEUE: W, Action.CANCEL: X, Action.UNDO_MISS: C},
+    D: {Action.UNDO_COMPLETE: S},
     X: {},
 }
 
