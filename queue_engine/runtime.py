@@ -213,13 +213,15 @@ class Runtime:
     def _finish(self, batch: list[_Pending]) -> None:
         published: list[tuple[int, Delta]] = []
         for p in batch:
+            if p.error is None:
+                # Durable whether or not its caller is still waiting (it may have been cancelled).
+                self._since_base.extend(p.events)
+                published.extend(p.deltas)
             if p.future.done():
                 continue
             if p.error is not None:
                 p.future.set_exception(p.error)
                 continue
-            self._since_base.extend(p.events)
-            published.extend(p.deltas)
             p.future.set_result(Result(p.ticket_id, p.position, tuple(p.events)))
         if published:
             for listener in list(self._listeners):

@@ -300,6 +300,36 @@ async def test_caller_that_gives_up_mid_write_does_not_undo_its_command(env: Env
     assert runtime.state.snapshot() == (await load_state(env.facility, spy)).snapshot()
 
 
+async def test_command_of_a_cancelled_caller_survives_a_later_rollback_and_is_published(env: Env):
+    """A cancelled caller's durable command is kept by a later rollback, and listeners hear of it."""
+    spy = SpyLog(env.log())
+    runtime = await env.runtime(spy)
+    heard: list[int] = []
+    published = asyncio.Event()
+
+    def listen(items: list[tuple[int, Delta]]) -> None:
+        heard.extend(position for position, _ in items)
+        published.set()
+
+    runtime.subscribe(listen)
+    spy.gate = asyncio.Event()
+    with anyio.fail_after(5):
+        gave_up = asyncio.create_task(runtime.submit(env.issue()))
+        await spy.entered.wait()
+        gave_up.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await gave_up
+        spy.gate.set()
+        await published.wait()  # the cancelled caller's batch is durable and published
+        spy.gate = None
+        spy.fail_next = 1
+        with pytest.raises(LogUnavailable):
+            await runtime.submit(env.issue())  # this append fails: the runtime rolls back
+    assert 1 in heard
+    assert set(runtime.state.tickets) == {"t1"}
+    assert runtime.state.snapshot() == (await load_state(env.facility, spy)).snapshot()
+
+
 async def test_restart_rebuilds_exactly_the_live_state(env: Env):
     """A new Runtime over the same store rebuilds the same snapshot, and goes on from there."""
     log = env.log()
