@@ -128,14 +128,14 @@ def verify_password(password: str, encoded: str) -> bool:
 _DUMMY_HASH = hash_password("x", salt=b"0" * 16)
 
 
-def bearer_token(conn: HTTPConnection) -> str | None:
+def bearer_token(conn: HTTPConnection[Any]) -> str | None:
     header = conn.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
     return conn.query_params.get("token") or None
 
 
-def authenticate(conn: HTTPConnection, accounts: Accounts) -> Principal | None:
+def authenticate(conn: HTTPConnection[Any], accounts: Accounts) -> Principal | None:
     """The principal behind a request or WebSocket, if any."""
     token = bearer_token(conn)
     if token is not None:
@@ -150,7 +150,7 @@ def authenticate(conn: HTTPConnection, accounts: Accounts) -> Principal | None:
     return None
 
 
-def require(conn: HTTPConnection, accounts: Accounts, *roles: Role) -> Principal:
+def require(conn: HTTPConnection[Any], accounts: Accounts, *roles: Role) -> Principal:
     """The principal, if it has one of ``roles``; else 401 or 403 (as an :class:`ApiError`)."""
     principal = authenticate(conn, accounts)
     if principal is None:
@@ -160,7 +160,7 @@ def require(conn: HTTPConnection, accounts: Accounts, *roles: Role) -> Principal
     return principal
 
 
-def csrf_token(conn: HTTPConnection) -> str:
+def csrf_token(conn: HTTPConnection[Any]) -> str:
     """The session's CSRF token, created on first use."""
     token = conn.session.get("csrf")
     if not isinstance(token, str):
@@ -169,7 +169,7 @@ def csrf_token(conn: HTTPConnection) -> str:
     return token
 
 
-def check_csrf(conn: HTTPConnection, principal: Principal, submitted: str | None) -> None:
+def check_csrf(conn: HTTPConnection[Any], principal: Principal, submitted: str | None) -> None:
     """Cookie-authenticated state changes must echo the session's CSRF token."""
     if not principal.via_session:
         return

@@ -99,7 +99,9 @@ async def _domain(request: Request, exc: Exception) -> Response:
 async def _api(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     status, body = error_body(exc.code, exc.params)
-    return JSONResponse(body, status_code=exc.status or status)
+    retry = exc.params.get("retry_after_s")
+    headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None
+    return JSONResponse(body, status_code=exc.status or status, headers=headers)
 
 
 async def _log(request: Request, exc: Exception) -> Response:

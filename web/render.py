@@ -14,9 +14,10 @@ from display_board.announce import announcement
 from queue_engine.domain.deltas import Announced
 from queue_engine.domain.eta import Estimate
 from queue_engine.domain.forecast import people_ahead
-from queue_engine.domain.ids import Millis, ServiceCode
+from queue_engine.domain.ids import CounterId, Millis, ServiceCode
 from queue_engine.domain.model import Display, Facility
 from queue_engine.domain.state import FacilityState, Ticket
+from queue_engine.domain.status import TicketStatus
 from queue_engine.domain.views import board_view, ticket_view
 
 STEP = 5 * 60_000  # ranges are shown rounded outward to 5 minutes
@@ -127,3 +128,54 @@ def waiting_json(state: FacilityState, services: tuple[ServiceCode, ...], now: M
                 }
             )
     return out
+
+
+#: calls listed with a board, newest first
+LAST_CALLS = 6
+_AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
+
+
+def last_calls(state: FacilityState, display: Display) -> list[dict[str, Any]]:
+    """The tickets now called or served at the display's counters, newest call first."""
+    shown = set(display.services or state.facility.services)
+    standing = []
+    for counter in state.facility.counters.values():
+        ticket_id = state.counters[counter.id].ticket
+        ticket = state.tickets.get(ticket_id) if ticket_id is not None else None
+        if ticket is not None and ticket.status in _AT_COUNTER and ticket.service in shown:
+            standing.append((ticket.called_at or 0, counter.id, ticket))
+    standing.sort(key=lambda item: item[0], reverse=True)
+    facility = state.facility
+    return [
+        {
+            **call_json(facility, Announced(counter, ticket.id, ticket.number, ticket.service, recall=False)),
+            "at": called_at,
+        }
+        for called_at, counter, ticket in standing[:LAST_CALLS]
+    ]
+
+
+def counter_json(state: FacilityState, counter_id: CounterId, now: Millis) -> dict[str, Any]:
+    """``{counter, name, status, pause_reason, current, waiting, undo, position}`` for the staff console."""
+    counter = state.facility.counters[counter_id]
+    cs = state.counters[counter_id]
+    ticket = state.tickets.get(cs.ticket) if cs.ticket is not None else None
+    until = cs.undo_at + state.facility.policy.undo_window_s * 1000
+    return {
+        "counter": counter.id,
+        "name": counter.name,
+        "status": cs.status.value,
+        "pause_reason": cs.pause_reason,
+        "current": None
+        if ticket is None
+        else {
+            "ticket_id": ticket.id,
+            "number": ticket.number,
+            "status": ticket.status.value,
+            "service": ticket.service,
+        },
+        "waiting": waiting_json(state, counter.services, now),
+        # A hint for the undo button: the core re-checks everything when the undo is submitted.
+        "undo": {"action": cs.undoable, "until": until} if cs.undoable is not None and now <= until else None,
+        "position": state.position,
+    }

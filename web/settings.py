@@ -31,10 +31,17 @@ class Settings:
     heartbeat_s: float = 10.0
     #: messages buffered per WebSocket client before it is dropped (it then resyncs)
     client_queue: int = 256
-    #: seconds within which staff can undo a call, skip or complete
-    undo_window_s: int = 120
     #: base URL printed on tickets and in QR codes (default: from the request)
     public_url: str | None = None
+    #: bearer token that may scrape ``/metrics`` (else only an admin session may)
+    metrics_token: str | None = None
+
+    def __post_init__(self) -> None:
+        # asyncio.Queue(0) is unbounded and a zero interval is a busy loop: neither may pass silently.
+        if self.client_queue < 1:
+            raise SettingsError(f"client_queue must be at least 1, not {self.client_queue}")
+        if not self.heartbeat_s > 0:
+            raise SettingsError(f"heartbeat_s must be positive, not {self.heartbeat_s}")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -46,13 +53,13 @@ class Settings:
             "ANTRE_FACILITY": "facility_path",
             "ANTRE_SECRET_KEY": "secret_key",
             "ANTRE_PUBLIC_URL": "public_url",
+            "ANTRE_METRICS_TOKEN": "metrics_token",
         }
         numbers = {
             "ANTRE_PORT": ("port", int),
             "ANTRE_ISSUE_RATE_PER_MIN": ("issue_rate_per_min", int),
             "ANTRE_HEARTBEAT_S": ("heartbeat_s", float),
             "ANTRE_CLIENT_QUEUE": ("client_queue", int),
-            "ANTRE_UNDO_WINDOW_S": ("undo_window_s", int),
         }
         for var, name in text.items():
             if environ.get(var):
