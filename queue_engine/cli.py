@@ -9,11 +9,12 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
+import socket
 import sys
 import time
 from collections import Counter as Tally
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -22,7 +23,7 @@ from .config import ConfigError, load_facility
 from .domain.model import Facility
 from .domain.state import FacilityState
 from .log import DEFAULT_URL, LogError, open_log
-from .runtime import Runtime, load_state
+from .runtime import load_state
 
 
 def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
@@ -38,9 +39,11 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
             help="facility TOML file (default: the bundled demo puskesmas; env ANTRE_FACILITY)",
         )
 
-    serve = sub.add_parser("serve", help="run the engine on a facility (demo puskesmas by default)")
+    serve = sub.add_parser("serve", help="run Antre: engine, API, push, kiosk, phone page, staff console, boards")
     common(serve)
-    serve.add_argument("--log-url", default=environ.get("ANTRE_LOG_URL", DEFAULT_URL), help="event log URL")
+    serve.add_argument("--log-url", default=None, help="event log URL (env ANTRE_LOG_URL; default sqlite:///antre.db)")
+    serve.add_argument("--host", default=None, help="address to listen on (env ANTRE_HOST; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (env ANTRE_PORT; default 8000)")
 
     sim = sub.add_parser("simulate", help="simulate a puskesmas day through the real engine")
     common(sim)
@@ -74,26 +77,71 @@ def _print_summary(facility: Facility, info: dict[str, Any]) -> None:
         print(f"  {facility.services[code].name:<38} menunggu / waiting: {n}")
 
 
-async def _serve(facility: Facility, log_url: str) -> int:
-    runtime = Runtime(facility, open_log(log_url))
-    started = time.perf_counter()
-    await runtime.start()
-    print(f"Antre siap / ready in {time.perf_counter() - started:.2f}s — log: {log_url}")
-    _print_summary(facility, summary(runtime.state))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    print("Antarmuka web menyusul (issue #3) / the web interface attaches in issue #3.")
-    print("Ctrl-C untuk berhenti / to stop.")
-    try:
-        await stop.wait()
-    finally:
-        await runtime.close()
-        await runtime.log.close()
+def _serve(facility_path: str | None, host: str | None, port: int | None, log_url: str | None) -> int:
+    """Run the web app (engine, API, push, pages, boards) under uvicorn until Ctrl-C."""
+    import uvicorn
+
+    from web.app import create_app
+    from web.settings import Settings
+
+    settings = Settings.from_environ(os.environ)
+    settings = replace(
+        settings,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_url=log_url or settings.log_url,
+        facility_path=facility_path or settings.facility_path,
+    )
+    app = create_app(settings)
+    facility = load_facility(settings.facility_path)
+    base = f"http://{'localhost' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
+    print(f"Antre — {facility.name} — log: {settings.log_url}")
+    for label, path in _urls(facility, settings.facility_path is None):
+        print(f"  {label:<44} {base}{path}")
+    if settings.facility_path is None:
+        print("  (akun demo / demo accounts: admin/admin-demo, petugas-loket/petugas-demo — demo only)")
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,  # boards on a LAN: compressing each message per client costs more
+        lifespan="on",
+        log_level="warning",
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled, after shutdown
+        _server_class()(config).run()
     print("Antre berhenti / stopped.")
     return 0
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Says "ready" once the socket listens, so people (and tests) know when to connect."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print("Antre siap / ready. Ctrl-C untuk berhenti / to stop.", flush=True)
+
+    return Server
+
+
+def _urls(facility: Facility, demo: bool) -> list[tuple[str, str]]:
+    urls = [
+        ("Beranda / home", "/"),
+        ("Kios ambil nomor / kiosk", "/kiosk?token=kiosk-demo" if demo else "/kiosk"),
+        ("Ambil nomor dari HP / book from a phone", "/ambil"),
+        ("Konsol petugas / staff console", "/staff"),
+    ]
+    demo_tokens = {"ruang-tunggu": "papan-demo", "apotek-lab": "papan-apotek-demo"}
+    for display in facility.displays:
+        token = demo_tokens.get(display.id) if demo else None
+        urls.append((f"Papan / board: {display.name}", f"/board/{display.id}" + (f"?token={token}" if token else "")))
+    urls += [("API (OpenAPI)", "/api/v1/openapi.json"), ("Metrics (Prometheus)", "/metrics")]
+    return urls
 
 
 async def _replay(facility: Facility, log_url: str, as_json: bool) -> int:
@@ -130,9 +178,9 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     """Entry point of the ``antre`` console script."""
     args = _parser(dict(os.environ) if environ is None else environ).parse_args(argv)
     try:
-        facility = load_facility(args.facility)
         if args.command == "serve":
-            return asyncio.run(_serve(facility, args.log_url))
+            return _serve(args.facility, args.host, args.port, args.log_url)
+        facility = load_facility(args.facility)
         if args.command == "replay":
             return asyncio.run(_replay(facility, args.log_url, args.json))
         return _simulate(facility, args.seed, args.patients)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -92,11 +94,18 @@ def test_bad_facility_file_is_a_clear_error(tmp_path: Path, capsys: pytest.Captu
     assert "bad.toml" in capsys.readouterr().err
 
 
-def test_serve_starts_on_the_demo_and_stops_on_sigint(tmp_path: Path) -> None:
-    """`antre serve` opens the SQLite log, says it is ready, and exits cleanly on Ctrl-C."""
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_starts_the_web_app_on_the_demo_and_stops_on_sigint(tmp_path: Path) -> None:
+    """`antre serve` prints each page's URL, serves the landing page, and exits cleanly on Ctrl-C."""
+    port = _free_port()
     env = {"ANTRE_LOG_URL": f"sqlite:///{tmp_path / 'serve.db'}", "PATH": "/usr/bin:/bin"}
     with subprocess.Popen(
-        [sys.executable, "-u", "-m", "queue_engine.cli", "serve"],
+        [sys.executable, "-u", "-m", "queue_engine.cli", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -108,9 +117,13 @@ def test_serve_starts_on_the_demo_and_stops_on_sigint(tmp_path: Path) -> None:
             seen = []
             for line in proc.stdout:  # blocks on the process's own output; the test timeout bounds it
                 seen.append(line)
-                if "Ctrl-C" in line:
+                if "ready" in line:
                     break
-            assert any("ready" in line for line in seen)
+            printed = "".join(seen)
+            for path in ("/kiosk", "/staff", "/board/ruang-tunggu", "/ambil", "/api/v1/openapi.json", "/metrics"):
+                assert f"http://127.0.0.1:{port}{path}" in printed
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+                assert response.status == 200
             assert (tmp_path / "serve.db").exists()
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=20) == 0

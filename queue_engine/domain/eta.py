@@ -67,7 +67,9 @@ class Calibration:
     var: float = 0.35**2
 
     def observe(self, predicted: Millis, actual: Millis, alpha: float) -> None:
-        x = log((max(actual, 0) + OFFSET) / (max(predicted, 0) + OFFSET))
+        # One odd wait (a patient who went home, a staff member who left the counter open and
+        # idle) must not teach the model a factor of ten: ratios count at most 1:8 either way.
+        x = min(max(log((max(actual, 0) + OFFSET) / (max(predicted, 0) + OFFSET)), -LOG_CLAMP), LOG_CLAMP)
         weight = max(alpha, 1.0 / (self.count + 2))
         diff = x - self.mu
         incr = weight * diff
@@ -85,6 +87,10 @@ class Calibration:
 
 #: minutes added to every wait before taking ratios (in ms)
 OFFSET = 3 * MINUTE
+#: the largest log-ratio one observation may teach (a factor of 8)
+LOG_CLAMP = log(8.0)
+#: the widest spread a range is drawn from: beyond it a range stops informing anyone
+MAX_LOG_SD = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +124,7 @@ def plain_wait(stats: ServiceStats, *, position: int, servers: float, idle: floa
 def estimate(wait: float, calibration: Calibration, *, start: Millis, coverage: float) -> Estimate:
     """Turn the plain model's wait into a calibrated call time and range from ``start``."""
     z = z_for(coverage)
-    sd = sqrt(max(calibration.var, 0.0))
+    sd = min(sqrt(max(calibration.var, 0.0)), MAX_LOG_SD)
     base = wait + OFFSET
 
     def at(quantile: float) -> Millis:

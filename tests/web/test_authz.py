@@ -31,7 +31,8 @@ TICKET_ACTIONS = ("requeue", "cancel", "transfer")
 #: (method, path) -> roles allowed
 ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/facility"): EVERYONE,
-    ("POST", "/api/v1/tickets"): EVERYONE - {"display"},
+    # a Bearer token that is no device's (here: a ticket's token) is refused, not taken as anonymous
+    ("POST", "/api/v1/tickets"): EVERYONE - {"display", "patient-token"},
     ("GET", "/api/v1/tickets/{token}"): frozenset({"patient-token"}),
     ("POST", "/api/v1/tickets/{token}/cancel"): frozenset({"patient-token"}),
     ("POST", "/api/v1/tickets/{token}/check-in"): SESSIONS | {"kiosk"},

@@ -153,3 +153,12 @@ def test_the_whole_visit_is_visible_to_its_holder(client: TestClient, clock: Man
     client.post("/api/v1/counters/loket-1/complete", json={"next_service": "UMUM"}, headers=csrf)
     seen = client.get(f"/api/v1/tickets/{body['token']}").json()
     assert seen["service"] == "UMUM" and seen["number"] == "B001" and seen["status"] == "waiting"
+
+
+def test_issue_with_a_wrong_device_token_is_refused_not_booked_remotely(client) -> None:
+    """A Bearer token that matches no device gets 401; no remote ticket is made."""
+    response = client.post(
+        "/api/v1/tickets", json={"service": "LOKET"}, headers={"Authorization": "Bearer not-a-device"}
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"

@@ -18,7 +18,7 @@ from queue_engine.domain.state import Ticket
 from queue_engine.runtime import Runtime
 
 from .. import schemas
-from ..auth import Principal, Role, authenticate, check_csrf, require
+from ..auth import Principal, Role, authenticate, bearer_token, check_csrf, require
 from ..errors import ApiError
 from ..json import JSONResponse
 from ..ratelimit import SlidingWindow
@@ -51,6 +51,10 @@ def _rendered(runtime: Runtime, ticket_id: TicketId | None) -> dict[str, Any]:
 
 def _issuer(request: ApiRequest, principal: Principal | None, limiter: SlidingWindow) -> tuple[Channel, str]:
     """The channel a ticket comes in by, and the idempotency-key scope of its caller."""
+    if principal is None and bearer_token(request) is not None:
+        # A device token that matches no device: refuse, never fall back to an anonymous booking
+        # (a misconfigured kiosk would otherwise hand out remote tickets that are not checked in).
+        raise ApiError("unauthenticated")
     if principal is None:  # remote booking from a phone: rate-limited per client address
         address = client_address(request)
         rate = request.state["settings"].issue_rate_per_min
