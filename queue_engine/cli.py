@@ -92,14 +92,19 @@ def _serve(facility_path: str | None, host: str | None, port: int | None, log_ur
         log_url=log_url or settings.log_url,
         facility_path=facility_path or settings.facility_path,
     )
-    app = create_app(settings)
     facility = load_facility(settings.facility_path)
+    demo = settings.facility_path is None
+    if demo:
+        # The demo should work whenever someone tries it: its services take numbers around the clock.
+        facility = replace(facility, services={k: replace(v, hours={}) for k, v in facility.services.items()})
+    app = create_app(settings, facility=facility)
     base = f"http://{'localhost' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
     print(f"Antre — {facility.name} — log: {settings.log_url}")
     for label, path in _urls(facility, settings.facility_path is None):
         print(f"  {label:<44} {base}{path}")
-    if settings.facility_path is None:
-        print("  (akun demo / demo accounts: admin/admin-demo, petugas-loket/petugas-demo — demo only)")
+    if demo:
+        print("  (akun demo / demo accounts: admin/admin-demo, petugas-loket/petugas-demo — demo only;")
+        print("   demo: layanan buka 24 jam / services open around the clock; --facility for a real one)")
     config = uvicorn.Config(
         app,
         host=settings.host,
