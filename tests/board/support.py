@@ -76,6 +76,10 @@ async def seeded_log() -> tuple[EventLog, ManualClock]:
 class LiveServer:
     """The app on uvicorn in a background thread, over the seeded morning (or an empty day).
 
+    The seeded morning lives in memory; without it the app opens ``settings.log_url`` itself (so a
+    server started again over the same SQLite file, on the same ``port``, continues that log). The
+    clock is a :class:`ManualClock` at :data:`MORNING` (inside every demo service's hours).
+
     The listening socket is bound before uvicorn starts, so the URL is known and connections wait
     in the backlog; "ready" is the lifespan having started. :meth:`submit` runs a command on the
     server's own event loop, as staff would through the API.
@@ -101,10 +105,9 @@ class LiveServer:
     async def _main(self) -> None:
         try:
             self._loop = asyncio.get_running_loop()
+            log: EventLog | None = None  # None: the app opens (and closes) settings.log_url itself
             if self.seeded:
                 log, self.clock = await seeded_log()
-            else:
-                log = open_log("memory://")
             app = create_app(self.settings, log=log, clock=self.clock)
             self._capture(app)
             config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", timeout_graceful_shutdown=2)
