@@ -80,10 +80,13 @@ def encode_event(event: Event) -> bytes:
 
 def event_from_dict(raw: dict[str, Any]) -> Event:
     try:
-        type_name, version, data = raw["t"], raw["v"], dict(raw["d"])
+        type_name, version, data = raw["t"], raw["v"], raw["d"]
         spec = _SPECS[type_name]
     except (KeyError, TypeError) as exc:
         raise CodecError(f"not an event: {exc!r}") from None
+    if not isinstance(data, dict) or not isinstance(version, int) or isinstance(version, bool):
+        raise CodecError(f"not an event: data {type(data).__name__}, version {version!r}")
+    data = dict(data)
     while version < spec.cls.VERSION:
         upcast = UPCASTERS.get((type_name, version))
         if upcast is None:

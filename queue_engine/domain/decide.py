@@ -390,11 +390,15 @@ def _undo(state: FacilityState, cmd: c.Undo) -> Decision:
     if action is None or ticket_id is None or cmd.at - cs.undo_at > window:
         raise NothingToUndo(counter=cmd.counter)
     ticket = state.tickets.get(ticket_id)
-    if ticket is None:
+    if ticket is None or forgets(state, ticket, cmd.at):
+        # (a finished ticket of yesterday is dropped by today's first event: apply could not fold it)
         raise NothingToUndo(counter=cmd.counter)
     check_transition(ticket.status, _UNDO_ACTIONS[action])
     if action == "call" and ticket.counter != cmd.counter:
         raise NothingToUndo(counter=cmd.counter)
+    if action != "call" and cs.status is CounterStatus.CLOSED:
+        # It would put the ticket back at a closed counter (closing is refused while busy).
+        raise CounterNotOpen(counter=cmd.counter, status=cs.status.value)
     # A skip or completion left the counter free, and any later call there replaced this record,
     # so the counter is free whenever "miss" or "complete" is still the undoable action.
     if action == "complete" and ticket.status is TicketStatus.WAITING and ticket.prev_called_at is None:

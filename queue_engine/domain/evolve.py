@@ -162,7 +162,8 @@ def _checked_in(state: FacilityState, e: TicketCheckedIn) -> list[Delta]:
 def _called(state: FacilityState, e: TicketCalled) -> list[Delta]:
     ticket = state.tickets[e.ticket_id]
     deltas: list[Delta] = [TicketChanged(ticket.id), CounterChanged(e.counter)]
-    if ticket.status is TicketStatus.WAITING:
+    was_waiting = ticket.status is TicketStatus.WAITING
+    if was_waiting:
         _dequeue(state, ticket)
         deltas.append(QueueChanged(ticket.service))
         if not e.out_of_order:
@@ -181,7 +182,9 @@ def _called(state: FacilityState, e: TicketCalled) -> list[Delta]:
     counter = state.counters[e.counter]
     counter.ticket = ticket.id
     counter.last_called = ticket.id
-    _undoable(state, e.counter, "call", ticket.id, e.at)
+    # Undoing a call puts the ticket back in line; for a missed ticket called again by hand that
+    # would be a place at the head of the line it never had, so such a call cannot be undone.
+    _undoable(state, e.counter, "call" if was_waiting else None, ticket.id, e.at)
     deltas.append(Announced(e.counter, ticket.id, ticket.number, ticket.service, recall=False))
     return deltas
 
@@ -286,9 +289,17 @@ def _counter(state: FacilityState, e: CounterOpened | CounterPaused | CounterClo
     return deltas
 
 
-def _undoable(state: FacilityState, counter: CounterId, action: str, ticket: TicketId, at: Millis) -> None:
+def _undoable(state: FacilityState, counter: CounterId, action: str | None, ticket: TicketId, at: Millis) -> None:
+    """Record ``counter``'s last undoable action (None: nothing to undo there now).
+
+    Whatever other counter last acted on this ticket can no longer take that back: the ticket
+    has moved on (e.g. sent on to B at L1, then completed or skipped at L2).
+    """
+    for other in state.counters.values():
+        if other.undo_ticket == ticket:
+            other.undoable, other.undo_ticket = None, None
     cs = state.counters[counter]
-    cs.undoable, cs.undo_ticket, cs.undo_at = action, ticket, at
+    cs.undoable, cs.undo_ticket, cs.undo_at = action, (ticket if action is not None else None), at
 
 
 def _undone(state: FacilityState, e: ActionUndone) -> list[Delta]:
