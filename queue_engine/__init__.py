@@ -34,7 +34,7 @@ from .domain.model import Channel, CounterStatus, Facility, Lane, Payer, Policy,
 from .domain.state import FacilityState
 from .domain.status import TicketStatus
 from .log import EventLog, LogConflict, LogError, LogUnavailable, open_log
-from .runtime import Result, Runtime, load_state
+from .runtime import Result, Runtime, load_state, tune_gc
 
 __version__ = "0.1.0"
 
@@ -96,4 +96,5 @@ __all__ = [
     "load_state",
     "open_log",
     "parse_facility",
+    "tune_gc",
 ]

@@ -91,6 +91,7 @@ def _serve(facility_path: str | None, host: str | None, port: int | None, log_ur
         port=port or settings.port,
         log_url=log_url or settings.log_url,
         facility_path=facility_path or settings.facility_path,
+        tune_gc=True,
     )
     facility = load_facility(settings.facility_path)
     demo = settings.facility_path is None

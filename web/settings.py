@@ -31,6 +31,8 @@ class Settings:
     heartbeat_s: float = 10.0
     #: messages buffered per WebSocket client before it is dropped (it then resyncs)
     client_queue: int = 256
+    #: tune the garbage collector for a long-running server (process-wide: `antre serve` sets it)
+    tune_gc: bool = False
     #: base URL printed on tickets and in QR codes (default: from the request)
     public_url: str | None = None
     #: bearer token that may scrape ``/metrics`` (else only an admin session may)
