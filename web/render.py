@@ -111,7 +111,9 @@ def waiting_json(state: FacilityState, services: tuple[ServiceCode, ...], now: M
     ratio = state.facility.policy.priority_ratio
     for code in services:
         waitlist = state.services[code].waitlist
-        for ticket_id in waitlist.upcoming(ratio, limit=10_000):
+        # In call order; then the remote tickets not checked in yet, which keep a place but are passed over.
+        pending = sorted(entry for entries in waitlist.pending.values() for entry in entries)
+        for ticket_id in [*waitlist.upcoming(ratio, limit=10_000), *(tid for _, tid in pending)]:
             ticket = state.tickets[ticket_id]
             out.append(
                 {
@@ -175,7 +177,15 @@ def counter_json(state: FacilityState, counter_id: CounterId, now: Millis) -> di
             "service": ticket.service,
         },
         "waiting": waiting_json(state, counter.services, now),
+        "missed": missed_json(state, counter.services),
         # A hint for the undo button: the core re-checks everything when the undo is submitted.
         "undo": {"action": cs.undoable, "until": until} if cs.undoable is not None and now <= until else None,
         "position": state.position,
     }
+
+
+def missed_json(state: FacilityState, services: tuple[ServiceCode, ...], limit: int = 20) -> list[dict[str, Any]]:
+    """Today's missed tickets of some services, latest call first: staff may requeue them."""
+    missed = [t for t in state.tickets.values() if t.status is TicketStatus.MISSED and t.service in services]
+    missed.sort(key=lambda t: t.called_at or 0, reverse=True)
+    return [{"ticket_id": t.id, "number": t.number, "service": t.service, "at": t.called_at} for t in missed[:limit]]

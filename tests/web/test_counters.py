@@ -120,3 +120,25 @@ def test_actions_need_the_csrf_token(client: TestClient, runtime: Runtime) -> No
         assert response.status_code == 403 and response.json()["code"] == "csrf_failed"
     assert runtime.state.snapshot() == before
     assert client.post(f"{COUNTER}/open", headers=csrf).status_code == 200
+
+
+def test_counter_view_shows_remote_tickets_not_checked_in_after_the_present_ones(client: TestClient) -> None:
+    """A phone booking not yet checked in is listed after the present tickets, flagged as such."""
+    issue(client)
+    remote = issue(client, headers={})  # anonymous: a booking from a phone, not checked in
+    login(client, "petugas-loket")
+    waiting = client.get(COUNTER).json()["waiting"]
+    assert [(w["number"], w["checked_in"]) for w in waiting] == [("A001", True), (remote["number"], False)]
+
+
+def test_counter_view_lists_missed_tickets_for_requeue(client: TestClient) -> None:
+    """A skipped ticket appears under "missed" with its id, so staff can requeue it."""
+    issue(client)
+    csrf = login(client, "petugas-loket")
+    client.post(f"{COUNTER}/open", headers=csrf)
+    called = client.post(f"{COUNTER}/call-next", headers=csrf).json()["current"]
+    view = client.post(f"{COUNTER}/skip", headers=csrf).json()
+    assert [m["ticket_id"] for m in view["missed"]] == [called["ticket_id"]]
+    requeue = client.post(f"/api/v1/staff/tickets/{called['ticket_id']}/requeue", headers=csrf)
+    assert requeue.status_code == 200, requeue.text
+    assert client.get(COUNTER).json()["missed"] == []
