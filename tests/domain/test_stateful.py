@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 import pytest
 from hypothesis import settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from queue_engine.codec import decode_event, encode_event
 from queue_engine.domain import commands as c
@@ -408,8 +408,9 @@ class QueueMachine(RuleBasedStateMachine):
             assert self.restored.snapshot() == live, "the state restored from a snapshot diverged"
 
 
-QueueMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
-test_random_histories_keep_every_invariant = QueueMachine.TestCase
 # A failure is shrunk to a minimal history before it is reported, which can take a few minutes
 # (each attempt replays up to 60 steps with all the checks): allow that rather than time out.
-QueueMachine.TestCase.pytestmark = [pytest.mark.timeout(600)]
+@pytest.mark.timeout(600)
+def test_random_histories_keep_every_invariant() -> None:
+    """Random command histories keep every invariant checked by QueueMachine after each step."""
+    run_state_machine_as_test(QueueMachine, settings=settings(max_examples=150, stateful_step_count=60, deadline=None))
