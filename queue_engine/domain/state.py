@@ -239,9 +239,6 @@ class FacilityState:
         state.idempotency = {k: TicketId(v) for k, v in data["idempotency"].items()}
         return state
 
-    def ticket(self, ticket_id: TicketId) -> Ticket | None:
-        return self.tickets.get(ticket_id)
-
     def open_share(self, service: ServiceCode) -> tuple[float, float]:
         """(open counter capacity, idle open capacity) for a service, sharing multi-service counters."""
         servers = idle = 0.0
