@@ -77,6 +77,7 @@ class Runtime:
         max_batch: int = 512,
         max_conflict_retries: int = 5,
         tune_gc: bool = False,
+        follow: bool = False,
     ) -> None:
         self.facility = facility
         self.log = log
@@ -87,10 +88,15 @@ class Runtime:
         self.max_conflict_retries = max_conflict_retries
         #: a server process sets this: see :func:`tune_gc` (process-wide, so off for libraries and tests)
         self.tune_gc = tune_gc
+        #: follow the log's tail so writes by other nodes are applied and pushed here too
+        self.follow = follow
         self.state = FacilityState(facility)
         self._base: tuple[int, bytes] = (0, codec.dumps(self.state.snapshot()))
         self._since_base: list[Event] = []
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        #: commands, and ``None``: "the log has events from another node, catch up"
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._follower: asyncio.Task[None] | None = None
+        self._wake_queued = False
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
         self._busy = False  # a batch is being decided or written
@@ -105,6 +111,8 @@ class Runtime:
         self._rebase()
         if self.tune_gc:
             tune_gc()
+        if self.follow:
+            self._follower = asyncio.create_task(self._follow(), name=f"antre-follower-{self.facility.id}")
         self._stopping = False
         self._task = asyncio.create_task(self._sequencer(), name=f"antre-sequencer-{self.facility.id}")
 
@@ -117,8 +125,15 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
         while not self._queue.empty():
             pending = self._queue.get_nowait()
+            if pending is None:
+                continue
             if not pending.future.done():  # its caller may have been cancelled
                 pending.future.set_exception(LogUnavailable("engine stopped"))
 
@@ -149,11 +164,16 @@ class Runtime:
 
     async def _sequencer(self) -> None:
         while not self._stopping:
-            batch = [await self._queue.get()]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            items = [await self._queue.get()]
+            while len(items) < self.max_batch and not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            batch = [p for p in items if p is not None]
             self._busy = True  # close() waits for this batch rather than cancel it mid-write
             try:
+                if len(batch) < len(items):  # another node appended: take its events in first
+                    self._wake_queued = False
+                    with contextlib.suppress(LogError):  # unreachable: the batch will find out too
+                        await self._catch_up()
                 await self._run_batch(batch)
             except Exception as exc:  # never leave a caller hanging
                 log.exception("batch failed")
@@ -229,6 +249,9 @@ class Runtime:
                 p.future.set_exception(p.error)
                 continue
             p.future.set_result(Result(p.ticket_id, p.position, tuple(p.events)))
+        self._publish(published)
+
+    def _publish(self, published: list[tuple[int, Delta]]) -> None:
         if published:
             for listener in list(self._listeners):
                 try:
@@ -252,14 +275,38 @@ class Runtime:
             return False  # the log is down: answer from the in-memory state, as reads do
 
     async def _catch_up(self) -> None:
+        """Apply what other writers appended since our position, and publish it like our own."""
         while True:
             records = await self.log.read(self.facility.id, after=self.state.position, limit=10_000)
             if not records:
                 return
+            published: list[tuple[int, Delta]] = []
             for record in records:
                 event = codec.decode_event(record.payload)
-                apply(self.state, event)
+                published.extend((record.position, d) for d in apply(self.state, event))
                 self._since_base.append(event)
+            self._publish(published)
+
+    async def _follow(self) -> None:
+        """Watch the log's tail; when another node appended, have the sequencer catch up.
+
+        Only the sequencer changes the state, so this task never applies anything itself.
+        """
+        tail = getattr(self.log, "tail", None)
+        if tail is None:
+            return
+        backoff = 0.1
+        while True:
+            try:
+                async for record in tail(self.facility.id, after=self.state.position):
+                    backoff = 0.1
+                    if record.position > self.state.position and not self._wake_queued:
+                        self._wake_queued = True
+                        self._queue.put_nowait(None)
+            except LogError:
+                log.warning("log tail unavailable; retrying in %.1f s", backoff)
+                await asyncio.sleep(backoff)  # a reconnect back-off, not a wait for an effect
+                backoff = min(backoff * 2, 5.0)
 
     def _rebase(self) -> None:
         self._base = (self.state.position, codec.dumps(self.state.snapshot()))

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
+import uuid
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from queue_engine.domain import commands as c
 from queue_engine.domain.decide import Decision, decide
@@ -222,3 +227,37 @@ def facility() -> Facility:
 def desk(facility: Facility) -> Desk:
     """The default facility at :data:`START`, every counter open."""
     return Desk(facility)
+
+
+#: The Redis the tests use (a shared server: tests write only under their own key prefix).
+REDIS_URL = os.environ.get("ANTRE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_client(url: str) -> redis.Redis:
+    """A short-timeout, no-retry client for fixtures (not the code under test)."""
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, retry=Retry(NoBackoff(), 0))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis, checked once: a failure in CI (``CI`` set), a skip on a developer's machine."""
+    try:
+        with contextlib.closing(_redis_client(REDIS_URL)) as client:
+            client.ping()
+    except redis.RedisError as exc:
+        reason = f"no Redis at {REDIS_URL} ({exc}); set ANTRE_TEST_REDIS_URL or start redis-server"
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI: {reason}")
+        pytest.skip(reason)
+    return REDIS_URL
+
+
+@pytest.fixture
+def key_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; afterwards its keys, and only its keys, are deleted (never FLUSHALL)."""
+    prefix = f"antre-test-{uuid.uuid4()}:"
+    yield prefix
+    with contextlib.closing(_redis_client(redis_url)) as client:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.unlink(*keys)

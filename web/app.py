@@ -47,7 +47,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         event_log = log or open_log(settings.log_url)
-        runtime = Runtime(the_facility, event_log, clock=clock, ids=ids, tune_gc=settings.tune_gc)
+        runtime = Runtime(
+            the_facility, event_log, clock=clock, ids=ids, tune_gc=settings.tune_gc, follow=settings.follows_log
+        )
         await runtime.start()
         hub = PushHub(runtime, settings)
         await hub.start()

@@ -31,6 +31,8 @@ class Settings:
     heartbeat_s: float = 10.0
     #: messages buffered per WebSocket client before it is dropped (it then resyncs)
     client_queue: int = 256
+    #: follow the log's tail (several nodes on one log); None = when the log URL is redis://
+    follow_log: bool | None = None
     #: tune the garbage collector for a long-running server (process-wide: `antre serve` sets it)
     tune_gc: bool = False
     #: base URL printed on tickets and in QR codes (default: from the request)
@@ -72,6 +74,15 @@ class Settings:
                     values[name] = cast(environ[var])
                 except ValueError:
                     raise SettingsError(f"{var}={environ[var]!r} is not a number") from None
+        if environ.get("ANTRE_FOLLOW_LOG"):
+            values["follow_log"] = environ["ANTRE_FOLLOW_LOG"].lower() in ("1", "true", "yes")
         if environ.get("ANTRE_SECURE_COOKIES"):
             values["secure_cookies"] = environ["ANTRE_SECURE_COOKIES"].lower() in ("1", "true", "yes")
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def follows_log(self) -> bool:
+        """Whether this node should apply and push what other nodes append to the log."""
+        if self.follow_log is not None:
+            return self.follow_log
+        return self.log_url.startswith(("redis://", "rediss://"))

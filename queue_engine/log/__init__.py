@@ -1,6 +1,6 @@
-"""Event logs, chosen by URL: ``sqlite:///antre.db`` (default), ``memory://``.
+"""Event logs, chosen by URL: ``sqlite:///antre.db`` (default), ``redis://…``, ``memory://``.
 
-``redis://`` (Redis Streams, several nodes) implements the same protocol in a later release.
+``redis://`` (Redis Streams) is the one several engine nodes can share.
 """
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ def open_log(url: str = DEFAULT_URL) -> EventLog:
     """Open the log a URL names. Backends are imported only when chosen.
 
     ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` follow SQLAlchemy's form.
+    ``redis://host:port/db?prefix=…&retain=…`` (or ``rediss://``) opens Redis Streams: ``prefix``
+    goes before every key, ``retain`` turns on trimming behind snapshots (see
+    :mod:`queue_engine.log.redis_streams`). No backend connects before its first call.
+
+    Raises:
+        ValueError: the URL names no supported backend, or its options are invalid.
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -29,7 +35,11 @@ def open_log(url: str = DEFAULT_URL) -> EventLog:
         if not path:
             raise ValueError(f"sqlite URL needs a path: {url!r}")
         return SqliteLog(path)
-    raise ValueError(f"unsupported log URL scheme {scheme!r} (use sqlite:/// or memory://)")
+    if scheme in ("redis", "rediss"):
+        from .redis_streams import RedisLog
+
+        return RedisLog(url)
+    raise ValueError(f"unsupported log URL scheme {scheme!r} (use sqlite:///, redis:// or memory://)")
 
 
 __all__ = ["DEFAULT_URL", "EventLog", "LogConflict", "LogError", "LogUnavailable", "Record", "Snapshot", "open_log"]

@@ -15,7 +15,7 @@ Errors::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -78,6 +78,25 @@ class EventLog(Protocol):
 
     async def last_position(self, facility: str) -> int:
         """The position of the facility's last event (0 when empty)."""
+        ...
+
+    def tail(self, facility: str, after: int = 0) -> AsyncIterator[Record]:
+        """Follow the facility's log: every record with position > ``after``, then each new one as it lands.
+
+        The iterator first yields what is already stored after ``after``, then waits for appends made
+        through *any* handle on the same store (another engine node included) and yields those. Records
+        come in position order, each once per iterator. It never ends by itself: stop it by cancelling
+        the task that iterates (a wait in progress is cancellable) or with ``aclose()``. How a backend
+        waits differs (Redis: ``XREAD BLOCK``; memory: a condition; SQLite: polling with a back-off);
+        nothing else does.
+
+        A backend that trims behind snapshots may have dropped records after an old ``after``; the
+        first record then has a position above ``after + 1``, and the caller must load the snapshot.
+
+        Raises:
+            LogUnavailable: the store failed; the iterator is finished. Resume with
+                ``tail(facility, after=<last position seen>)`` once the store is back.
+        """
         ...
 
     async def save_snapshot(self, facility: str, snapshot: Snapshot) -> None:

@@ -1,8 +1,13 @@
-"""In-process log for tests, benchmarks and demos: the same semantics, no durability."""
+"""In-process log for tests, benchmarks and demos: the same semantics, no durability.
+
+``tail`` waits on one :class:`asyncio.Condition` that every non-empty append notifies, so a
+follower wakes exactly when there is something to read and never polls.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 
 from .base import LogConflict, Record, Snapshot
 
@@ -13,12 +18,17 @@ class MemoryLog:
     def __init__(self) -> None:
         self._events: dict[str, list[bytes]] = {}
         self._snapshots: dict[str, Snapshot] = {}
+        # Bound to an event loop only when a follower first waits (Python >= 3.10).
+        self._appended = asyncio.Condition()
 
     async def append(self, facility: str, expected: int, payloads: Sequence[bytes]) -> int:
         events = self._events.setdefault(facility, [])
         if len(events) != expected:
             raise LogConflict(expected, len(events))
         events.extend(payloads)
+        if payloads:
+            async with self._appended:
+                self._appended.notify_all()
         return len(events)
 
     async def read(self, facility: str, after: int = 0, limit: int | None = None) -> list[Record]:
@@ -28,6 +38,17 @@ class MemoryLog:
 
     async def last_position(self, facility: str) -> int:
         return len(self._events.get(facility, []))
+
+    async def tail(self, facility: str, after: int = 0) -> AsyncIterator[Record]:
+        position = after
+        while True:
+            async with self._appended:
+                while len(self._events.get(facility, ())) <= position:
+                    await self._appended.wait()
+            # Yield outside the condition's lock: a slow consumer must never hold up appends.
+            for record in await self.read(facility, position):
+                position = record.position
+                yield record
 
     async def save_snapshot(self, facility: str, snapshot: Snapshot) -> None:
         current = self._snapshots.get(facility)

@@ -17,12 +17,16 @@ nodes; closing a handle and connecting again is a restart. Everything else is he
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
+import anyio
 import pytest
+from anyio.streams.memory import MemoryObjectReceiveStream
 
-from queue_engine.log import EventLog, LogConflict, Snapshot, open_log
+from queue_engine.log import EventLog, LogConflict, Record, Snapshot, open_log
 
 #: Opens a new handle on the store under test.
 Connect = Callable[[], EventLog]
@@ -31,6 +35,33 @@ Connect = Callable[[], EventLog]
 def payloads(*names: str) -> list[bytes]:
     """Event-like JSON payloads (with non-ASCII text, as Indonesian names and notes have)."""
     return [f'{{"t":"test.event","d":"{name} — antrean ✓"}}'.encode() for name in names]
+
+
+#: How long a follower may take to deliver a record. Generous for SQLite, which polls at most once a
+#: second while idle; memory and Redis wake at once. A bound on a wait, never a sleep.
+TAIL_TIMEOUT_S = 5
+
+
+@asynccontextmanager
+async def following(log: EventLog, facility: str, after: int = 0) -> AsyncIterator[MemoryObjectReceiveStream[Record]]:
+    """Run ``log.tail(facility, after)`` in a task that forwards every record; cancel it on exit."""
+    send, receive = anyio.create_memory_object_stream[Record](math.inf)
+
+    async def follow() -> None:
+        async for record in log.tail(facility, after):
+            await send.send(record)
+
+    with send, receive:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(follow)
+            yield receive
+            tg.cancel_scope.cancel()
+
+
+async def next_record(received: MemoryObjectReceiveStream[Record]) -> Record:
+    """The follower's next record, waited for (never polled) up to :data:`TAIL_TIMEOUT_S`."""
+    with anyio.fail_after(TAIL_TIMEOUT_S):
+        return await received.receive()
 
 
 @pytest.mark.anyio
@@ -194,6 +225,44 @@ class LogContract:
         await log.save_snapshot(facility, Snapshot(2, b"state"))
         assert [r.position for r in await log.read(facility)] == [1, 2]
         assert await log.append(facility, 2, payloads("c")) == 3
+
+    async def test_tail_yields_stored_records_after_position(self, log: EventLog, facility: str) -> None:
+        """tail(after) first yields the records already stored after ``after``, in order."""
+        written = payloads("a", "b", "c")
+        await log.append(facility, 0, written)
+        async with following(log, facility, after=1) as received:
+            assert [await next_record(received) for _ in range(2)] == [Record(2, written[1]), Record(3, written[2])]
+
+    async def test_tail_wakes_for_appends_by_another_handle(self, make_log: Connect, facility: str) -> None:
+        """A follower that has caught up receives what another node appends, batch by batch, once each."""
+        writer, reader = make_log(), make_log()
+        async with following(reader, facility) as received:
+            position = 0
+            for batch in (payloads("a"), payloads("b", "c"), payloads("d"), payloads("e")):
+                start, position = position, await writer.append(facility, position, batch)
+                got = [await next_record(received) for _ in batch]
+                assert got == [Record(start + i + 1, payload) for i, payload in enumerate(batch)]
+
+    async def test_tail_delivers_many_records_in_order_once(self, make_log: Connect, facility: str) -> None:
+        """Stored and new records, more than one read's worth of each, arrive in position order, each once."""
+        writer, reader = make_log(), make_log()
+        written = payloads(*(f"e{i}" for i in range(1300)))
+        await writer.append(facility, 0, written[:700])
+        async with following(reader, facility) as received:
+            await writer.append(facility, 700, written[700:1000])
+            await writer.append(facility, 1000, written[1000:])
+            got = [await next_record(received) for _ in written]
+        assert got == [Record(i + 1, payload) for i, payload in enumerate(written)]
+
+    async def test_cancelled_tail_leaves_the_log_usable(self, log: EventLog, facility: str) -> None:
+        """Cancelling a waiting follower ends it; the handle keeps working and a new follower resumes."""
+        await log.append(facility, 0, payloads("a"))
+        async with following(log, facility) as received:
+            assert (await next_record(received)).position == 1
+        assert await log.append(facility, 1, payloads("b")) == 2
+        async with following(log, facility, after=1) as received:
+            assert await next_record(received) == Record(2, payloads("b")[0])
+        assert await log.last_position(facility) == 2
 
     async def test_open_log_url_opens_this_backend(self, url: str, facility: str) -> None:
         """open_log(url) returns a working log of this backend."""

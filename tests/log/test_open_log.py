@@ -6,6 +6,7 @@ import pytest
 
 from queue_engine.log import open_log
 from queue_engine.log.memory import MemoryLog
+from queue_engine.log.redis_streams import RedisLog
 from queue_engine.log.sqlite import SqliteLog
 
 
@@ -28,9 +29,37 @@ async def test_sqlite_url_opens_a_sqlite_log_lazily(tmp_path):
         await log.close()
 
 
+@pytest.mark.anyio
+async def test_redis_url_opens_a_redis_log_without_connecting():
+    """redis:// opens a RedisLog with the URL's prefix and retain; nothing connects (port 1 has no Redis)."""
+    log = open_log("redis://127.0.0.1:1/2?prefix=antre-site-7:&retain=500&health_check_interval=5")
+    try:
+        assert isinstance(log, RedisLog)
+        assert (log.prefix, log.retain) == ("antre-site-7:", 500)
+        assert log.keys("pkm-1").events == "antre-site-7:antre:{pkm-1}:events"
+    finally:
+        await log.close()
+
+
+@pytest.mark.anyio
+async def test_redis_url_defaults_keep_everything_without_prefix():
+    """Without query options the prefix is empty and trimming is off."""
+    log = open_log("rediss://example.invalid:6380")
+    try:
+        assert isinstance(log, RedisLog)
+        assert (log.prefix, log.retain) == ("", None)
+        assert log.keys("pkm").seq == "antre:{pkm}:seq"
+    finally:
+        await log.close()
+
+
 @pytest.mark.parametrize(
     "url",
     [
+        "redis://127.0.0.1:6379/0?retain=-1",
+        "redis://127.0.0.1:6379/0?retain=many",
+        "redis://127.0.0.1:6379/0?prefix=a{b}:",
+        "redis://127.0.0.1:6379/0?decode_responses=true",
         "antre.db",  # no scheme at all
         "sqlite:/antre.db",  # one slash is not a URL
         "sqlite://",  # no path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import anyio
 import pytest
 
 from queue_engine.log import open_log
@@ -69,3 +70,22 @@ async def test_database_is_in_wal_mode_with_full_sync(tmp_path: Path):
     conn.close()
     assert mode == "wal"
     assert rows == [("pkm", 1), ("pkm", 2)]
+
+
+@pytest.mark.anyio
+async def test_handles_opening_a_fresh_file_together_both_work(tmp_path: Path):
+    """Two handles (a follower and a writer) that first touch a new file at once both succeed.
+
+    Switching a new file to WAL can meet "database is locked" without SQLite's busy handler; the
+    log retries it. Forty fresh files make the race near-certain to occur at least once.
+    """
+    for i in range(40):
+        reader, writer = SqliteLog(tmp_path / f"fresh-{i}.db"), SqliteLog(tmp_path / f"fresh-{i}.db")
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(reader.read, "pkm")
+                tg.start_soon(writer.append, "pkm", 0, payloads("a"))
+            assert await reader.last_position("pkm") == 1
+        finally:
+            await reader.close()
+            await writer.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,6 +91,11 @@ class SpyLog:
     async def last_position(self, facility: str) -> int:
         self._check()
         return await self.inner.last_position(facility)
+
+    async def tail(self, facility: str, after: int = 0) -> AsyncIterator[Record]:
+        self._check()
+        async for record in self.inner.tail(facility, after):
+            yield record
 
     async def save_snapshot(self, facility: str, snapshot: Snapshot) -> None:
         self._check()
