@@ -35,8 +35,6 @@ import argparse
 import asyncio
 import gc
 import json
-import os
-import platform
 import random
 import statistics
 import sys
@@ -45,13 +43,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.machine import CpuWatch, machine_info, tmp_fs
 from queue_engine import (
     CallNext,
     Channel,
@@ -270,7 +268,7 @@ def bench_ops(facility: Facility, rounds: int, cycles: int) -> dict[str, Any]:
 
 async def bench_sqlite(facility: Facility, tmp: Path, rounds: int, per_task: int, tasks: int = 64) -> dict[str, Any]:
     print(
-        f"\n== Runtime over SQLite (WAL, synchronous=FULL) in {tmp} ({_tmp_fs(tmp)}): "
+        f"\n== Runtime over SQLite (WAL, synchronous=FULL) in {tmp} ({tmp_fs(tmp)}): "
         f"{tasks} submitters x {per_task} commands =="
     )
     clock = ManualClock(T0)
@@ -508,75 +506,6 @@ def _timeit(fn: Callable[[], object]) -> float:
 # --------------------------------------------------------------------------- machine and main
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def machine_info() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "libs": ", ".join(f"{name} {_version(name)}" for name in ("sortedcontainers", "orjson")),
-    }
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
-class CpuWatch:
-    """How much CPU *other* processes took while we ran (they make the figures noisy).
-
-    /proc/stat busy time (user, nice, system, irq, softirq, steal) minus our own CPU time,
-    as a share of all cores over the wall time. None where /proc/stat is missing.
-    """
-
-    def __init__(self) -> None:
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample() -> tuple[float, float, float] | None:
-        try:
-            fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        except OSError:
-            return None
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-        busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-        mine = os.times()
-        return busy, mine.user + mine.system, time.monotonic()
-
-    def others_pct(self) -> float | None:
-        end = self._sample()
-        if self.start is None or end is None:
-            return None
-        busy, mine, wall = (b - a for a, b in zip(self.start, end, strict=True))
-        return round(100 * max(0.0, busy - mine) / (wall * (os.cpu_count() or 1)), 1)
-
-
-def _tmp_fs(path: Path) -> str:
-    """The filesystem type under ``path`` (from /proc/mounts), to tell a real fsync from tmpfs."""
-    best, fstype = "", "unknown"
-    try:
-        for line in Path("/proc/mounts").read_text().splitlines():
-            _dev, mount, kind, *_ = line.split()
-            if str(path.resolve()).startswith(mount) and len(mount) > len(best):
-                best, fstype = mount, kind
-    except OSError:
-        pass
-    return fstype
-
-
 def verdicts(figures: dict[str, Any]) -> Iterator[str]:
     for key, target in TARGETS.items():
         value = figures[key]
@@ -616,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     section("ops", lambda: bench_ops(facility, ops_rounds, ops_cycles))
     with tempfile.TemporaryDirectory(prefix="antre-bench-", dir=args.dir) as name:
         tmp = Path(name)
-        figures["tmp_fs"] = _tmp_fs(tmp)
+        figures["tmp_fs"] = tmp_fs(tmp)
         section("sqlite", lambda: asyncio.run(bench_sqlite(facility, tmp, sql_rounds, per_task)))
         section("replay", lambda: asyncio.run(bench_replay(facility, tmp, replay_rounds, replay_n)))
 

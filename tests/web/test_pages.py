@@ -21,10 +21,11 @@ from queue_engine.clock import ManualClock
 from queue_engine.domain.commands import CallNext, IssueTicket, OpenCounter
 from queue_engine.domain.ids import CounterId, ServiceCode
 from queue_engine.domain.model import Channel, Priority
-from queue_engine.runtime import Runtime
 from web.app import create_app
 from web.pages import PRIORITIES, STATUS_WORDS, json_script
 from web.settings import Settings
+
+from .conftest import runtime_of, submit
 
 #: Thursday 2026-11-26 08:00 Asia/Jakarta: every demo service is open
 START = 1_795_654_800_000
@@ -38,15 +39,8 @@ def pages() -> Iterator[TestClient]:
         yield client
 
 
-def runtime_of(client: TestClient) -> Runtime:
-    runtime = client.app_state["runtime"]
-    assert isinstance(runtime, Runtime)
-    return runtime
-
-
 def run(client: TestClient, command: Any) -> Any:
-    assert client.portal is not None
-    return client.portal.call(runtime_of(client).submit, command)
+    return submit(client, command)
 
 
 def new_ticket(
