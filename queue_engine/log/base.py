@@ -26,15 +26,26 @@ class LogError(Exception):
     code = "log_error"
 
 
+#: At most this many records come with a :class:`LogConflict` (the ones the loser missed).
+CONFLICT_RECORDS = 64
+
+
 class LogConflict(LogError):
-    """Another writer appended first; nothing was written."""
+    """Another writer appended first; nothing was written.
+
+    ``records`` are the records after ``expected`` that the loser missed, in order, at most
+    :data:`CONFLICT_RECORDS` of them (all of them when fewer), read in the same atomic step as the
+    failed compare: a loser catches up from them without another round trip to the store. A
+    backend that trims may return fewer (or none); ``read`` is then the way to the rest.
+    """
 
     code = "log_conflict"
 
-    def __init__(self, expected: int, actual: int) -> None:
+    def __init__(self, expected: int, actual: int, records: Sequence[Record] = ()) -> None:
         super().__init__(f"expected position {expected}, log is at {actual}")
         self.expected = expected
         self.actual = actual
+        self.records = tuple(records)
 
 
 class LogUnavailable(LogError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
-from .base import LogConflict, Record, Snapshot
+from .base import CONFLICT_RECORDS, LogConflict, Record, Snapshot
 
 
 class MemoryLog:
@@ -24,7 +24,8 @@ class MemoryLog:
     async def append(self, facility: str, expected: int, payloads: Sequence[bytes]) -> int:
         events = self._events.setdefault(facility, [])
         if len(events) != expected:
-            raise LogConflict(expected, len(events))
+            missed = [Record(i + 1, events[i]) for i in range(expected, min(len(events), expected + CONFLICT_RECORDS))]
+            raise LogConflict(expected, len(events), missed)
         events.extend(payloads)
         if payloads:
             async with self._appended:

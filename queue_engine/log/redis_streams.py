@@ -41,8 +41,9 @@ whole script before its first write instead of failing halfway through a batch.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -52,20 +53,25 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from .base import LogConflict, LogUnavailable, Record, Snapshot
+from .base import CONFLICT_RECORDS, LogConflict, LogUnavailable, Record, Snapshot
 
-#: Compare-and-append. KEYS: events stream, seq. ARGV: expected position, then one payload per event.
-#: Returns {1, new last position} when written, or {0, actual last position} when nothing was.
+#: Compare-and-append. KEYS: events stream, seq. ARGV: expected position, the number of missed
+#: entries to return on a conflict, then one payload per event. Returns {1, new last position}
+#: when written, or {0, actual last position, missed entries} when nothing was.
 APPEND_SCRIPT = """#!lua
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 local expected = tonumber(ARGV[1])
 if last ~= expected then
-    return {0, last}
+    local missed = {}
+    if last > expected then
+        missed = redis.call('XRANGE', KEYS[1], string.format('%d-0', expected + 1), '+', 'COUNT', ARGV[2])
+    end
+    return {0, last, missed}
 end
-for i = 2, #ARGV do
-    redis.call('XADD', KEYS[1], string.format('%d-1', expected + i - 1), 'e', ARGV[i])
+for i = 3, #ARGV do
+    redis.call('XADD', KEYS[1], string.format('%d-1', expected + i - 2), 'e', ARGV[i])
 end
-local new = expected + #ARGV - 1
+local new = expected + #ARGV - 2
 if new ~= expected then
     redis.call('SET', KEYS[2], string.format('%d', new))
 end
@@ -151,13 +157,23 @@ class RedisUrl:
         return cls(server=server, prefix=ours.get("prefix", ""), retain=retain)
 
 
-@contextmanager
-def _unavailable() -> Iterator[None]:
-    """Turn any redis-py error into LogUnavailable (nothing was acknowledged)."""
+@asynccontextmanager
+async def _unavailable(timeout_s: float) -> AsyncIterator[None]:
+    """Bound a call by ``timeout_s`` and turn any redis-py error or the timeout into LogUnavailable.
+
+    The timeout is ours (``asyncio.timeout``), not redis-py's socket timeout: redis-py wraps each
+    command in ``asyncio.wait_for`` when a socket timeout is set, and on Python 3.11 that drops a
+    cancellation arriving as the command completes, so a cancelled task (a follower being stopped)
+    would carry on. On our timeout redis-py sees a cancellation and drops the connection, whose
+    reply would otherwise be read by the next command.
+    """
     try:
-        yield
+        async with asyncio.timeout(timeout_s):
+            yield
     except RedisError as exc:
         raise LogUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
+    except TimeoutError as exc:
+        raise LogUnavailable(f"redis: no answer within {timeout_s:g} s") from exc
 
 
 def _bytes(value: bytes | str) -> bytes:
@@ -196,7 +212,7 @@ class RedisLog:
         prefix: overrides the URL's ``prefix``.
         retain: overrides the URL's ``retain``.
         connect_timeout_s: how long a connection attempt may take.
-        command_timeout_s: how long a command may take (socket timeout of the command client).
+        command_timeout_s: how long a command may take (then :class:`LogUnavailable`).
         block_ms: how long one ``XREAD BLOCK`` of ``tail`` waits before asking again.
         tail_count: at most this many records per XREAD.
         read_chunk: ``read`` fetches this many records per XRANGE.
@@ -221,20 +237,21 @@ class RedisLog:
             raise ValueError(f"retain must be >= 0, not {self.retain}")
         FacilityKeys.of(self.prefix, "")  # reject a bad prefix now, not on first use
         self.block_ms = block_ms
+        self.command_timeout_s = command_timeout_s
         self.tail_count = tail_count
         self.read_chunk = read_chunk
         # redis-py retries by default (with back-off of up to seconds); we fail fast instead.
         self._redis = Redis.from_url(
             parsed.server,
             socket_connect_timeout=connect_timeout_s,
-            socket_timeout=command_timeout_s,
+            socket_timeout=None,  # see _unavailable: every call is bounded by asyncio.timeout instead
             retry=Retry(NoBackoff(), 0),
             client_name="antre-log",
         )
         self._tail_redis = Redis.from_url(
             parsed.server,
             socket_connect_timeout=connect_timeout_s,
-            socket_timeout=block_ms / 1000 + command_timeout_s,
+            socket_timeout=None,
             retry=Retry(NoBackoff(), 0),
             client_name="antre-tail",
         )
@@ -247,11 +264,13 @@ class RedisLog:
 
     async def append(self, facility: str, expected: int, payloads: Sequence[bytes]) -> int:
         keys = self.keys(facility)
-        with _unavailable():
-            written, position = await self._append(keys=[keys.events, keys.seq], args=[expected, *payloads])
-        if not written:
-            raise LogConflict(expected, int(position))
-        return int(position)
+        async with _unavailable(self.command_timeout_s):
+            reply = await self._append(keys=[keys.events, keys.seq], args=[expected, CONFLICT_RECORDS, *payloads])
+        if not reply[0]:
+            # From a script, an entry's fields are a flat list [b"e", payload], not a dict.
+            missed = [Record(int(_bytes(i).partition(b"-")[0]), _bytes(f[1])) for i, f in reply[2]]
+            raise LogConflict(expected, int(reply[1]), missed)
+        return int(reply[1])
 
     async def read(self, facility: str, after: int = 0, limit: int | None = None) -> list[Record]:
         key = self.keys(facility).events
@@ -259,7 +278,7 @@ class RedisLog:
         start = after
         while limit is None or len(records) < limit:
             count = self.read_chunk if limit is None else min(self.read_chunk, limit - len(records))
-            with _unavailable():
+            async with _unavailable(self.command_timeout_s):
                 entries = await self._redis.xrange(key, f"{start + 1}-0", "+", count=count)
             records.extend(map(_record, entries or ()))
             if not entries or len(entries) < count:
@@ -268,17 +287,22 @@ class RedisLog:
         return records
 
     async def last_position(self, facility: str) -> int:
-        with _unavailable():
+        async with _unavailable(self.command_timeout_s):
             value = await self._redis.get(self.keys(facility).seq)
         return 0 if value is None else int(value)
 
     async def tail(self, facility: str, after: int = 0) -> AsyncIterator[Record]:
         key = self.keys(facility).events
         last_id: bytes | str = f"{after}-1"
+        task = asyncio.current_task()
         while True:
+            if task is not None and task.cancelling():
+                # redis-py can swallow a cancellation that lands while it (re)connects; do not
+                # block again for a task that is being stopped.
+                raise asyncio.CancelledError
             # One XREAD at a time per follower; it returns as soon as anything lands after last_id,
             # or empty after block_ms (then we simply ask again: an idle follower costs one call per block).
-            with _unavailable():
+            async with _unavailable(self.block_ms / 1000 + self.command_timeout_s):
                 reply = await self._tail_redis.xread({key: last_id}, count=self.tail_count, block=self.block_ms)
             for entry in _xread_entries(reply):
                 last_id = entry[0]
@@ -287,13 +311,13 @@ class RedisLog:
     async def save_snapshot(self, facility: str, snapshot: Snapshot) -> None:
         keys = self.keys(facility)
         retain = -1 if self.retain is None else self.retain
-        with _unavailable():
+        async with _unavailable(self.command_timeout_s):
             await self._snapshot(
                 keys=[keys.snapshot, keys.events, keys.seq], args=[snapshot.position, snapshot.payload, retain]
             )
 
     async def load_snapshot(self, facility: str) -> Snapshot | None:
-        with _unavailable():
+        async with _unavailable(self.command_timeout_s):
             position, payload = await self._redis.hmget(self.keys(facility).snapshot, ["position", "payload"])
         if position is None or payload is None:
             return None

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from .base import LogConflict, LogUnavailable, Record, Snapshot
+from .base import CONFLICT_RECORDS, LogConflict, LogUnavailable, Record, Snapshot
 
 T = TypeVar("T")
 
@@ -113,7 +113,11 @@ class SqliteLog:
                     "SELECT coalesce(max(seq), 0) FROM events WHERE facility = ?", (facility,)
                 ).fetchone()
                 if last != expected:
-                    raise LogConflict(expected, last)
+                    missed = conn.execute(
+                        "SELECT seq, payload FROM events WHERE facility = ? AND seq > ? ORDER BY seq LIMIT ?",
+                        (facility, expected, CONFLICT_RECORDS),
+                    )
+                    raise LogConflict(expected, last, [Record(seq, payload.encode()) for seq, payload in missed])
                 conn.executemany("INSERT INTO events (facility, seq, payload) VALUES (?, ?, ?)", rows)
                 conn.execute("COMMIT")
             except BaseException:

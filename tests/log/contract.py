@@ -27,6 +27,7 @@ import pytest
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from queue_engine.log import EventLog, LogConflict, Record, Snapshot, open_log
+from queue_engine.log.base import CONFLICT_RECORDS
 
 #: Opens a new handle on the store under test.
 Connect = Callable[[], EventLog]
@@ -160,6 +161,7 @@ class LogContract:
         with pytest.raises(LogConflict) as info:
             await log.append(facility, expected, payloads("x", "y"))
         assert (info.value.expected, info.value.actual) == (expected, 3)
+        assert info.value.records == tuple(r for r in before if r.position > expected)  # what it missed
         assert await log.read(facility) == before
         assert await log.last_position(facility) == 3
 
@@ -167,7 +169,7 @@ class LogContract:
         """On a facility with no events, only ``expected=0`` may append; anything else changes nothing."""
         with pytest.raises(LogConflict) as info:
             await log.append(facility, 5, payloads("x"))
-        assert (info.value.expected, info.value.actual) == (5, 0)
+        assert (info.value.expected, info.value.actual, info.value.records) == (5, 0, ())
         assert await log.last_position(facility) == 0
         assert await log.read(facility) == []
         assert await log.append(facility, 0, payloads("a")) == 1
@@ -182,6 +184,17 @@ class LogContract:
         assert await node_b.last_position(facility) == 2
         assert await node_b.append(facility, 2, payloads("b")) == 3
         assert [r.payload for r in await node_a.read(facility)] == payloads("seed", "a", "b")
+
+    async def test_a_conflict_brings_at_most_a_bounded_number_of_missed_records(
+        self, log: EventLog, facility: str
+    ) -> None:
+        """A loser far behind gets the first ``CONFLICT_RECORDS`` it missed, in order, and reads the rest."""
+        many = [f"e{i}" for i in range(CONFLICT_RECORDS + 10)]
+        await log.append(facility, 0, payloads(*many))
+        with pytest.raises(LogConflict) as info:
+            await log.append(facility, 3, payloads("late"))
+        assert info.value.records == tuple(await log.read(facility, after=3, limit=CONFLICT_RECORDS))
+        assert await log.last_position(facility) == len(many)
 
     async def test_facilities_are_independent(self, log: EventLog, facility: str) -> None:
         """Each facility has its own positions, events, conflicts and snapshots."""
