@@ -4,24 +4,32 @@ Invariants:
 
 * one sequencer task per facility handles commands in arrival order;
 * commands queued together form a batch: each is decided against the state left by the one
-  before it and applied at once (speculatively), then the whole batch is appended in one
-  durable write (group commit). Only after that write returns are callers answered and
-  deltas published, so nobody is told of a change that is not on disk;
-* if the append fails, the state is rolled back to the last durable state (from the
-  in-memory base snapshot plus the committed events since), and each caller in the batch
-  gets :class:`LogUnavailable`; on :class:`LogConflict` (another node wrote first) the node
-  catches up from the log and decides the batch again. A batch that only rejects is checked
-  against the log's last position the same way: a rejection decided on a stale state is not
-  an answer.
+  before it (so all but the last are applied at once, speculatively), then the whole batch is
+  appended in one durable write (group commit). Only after that write returns are the last
+  command's events applied, callers answered and deltas published, so nobody is told of a
+  change that is not on disk;
+* if the append fails, speculation is rolled back to the last durable state (from the
+  in-memory base snapshot plus the committed events since; a batch of one has nothing to roll
+  back), and each caller in the batch gets :class:`LogUnavailable`;
+* on :class:`LogConflict` another node wrote first: the node applies what it missed (the
+  conflict carries those records; the follower hands over what it saw; only a gap costs a
+  read) and decides the batch again, for up to ``conflict_timeout_s``. No back-off: each lost
+  race is another node's win, so the facility always moves on. A batch that only rejects is
+  checked against the log's last position the same way: a rejection decided on a stale state
+  is not an answer;
+* the follower (``follow=True``) tails the log and hands other nodes' records to the
+  sequencer through the queue (a ``None`` wake item); only the sequencer changes the state.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gc
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import codec
@@ -35,11 +43,21 @@ from .domain.evolve import apply
 from .domain.ids import Millis, TicketId
 from .domain.model import Facility
 from .domain.state import FacilityState
-from .log.base import EventLog, LogConflict, LogError, LogUnavailable, Snapshot
+from .log.base import EventLog, LogConflict, LogError, LogUnavailable, Record, Snapshot
 
 log = logging.getLogger("antre.runtime")
 
 Listener = Callable[[list[tuple[int, Delta]]], None]
+
+#: records the follower hands to the sequencer before it stops collecting and lets it read the log
+TAILED_MAX = 10_000
+#: how long close() waits for the follower to stop after cancelling it
+FOLLOWER_STOP_S = 2.0
+#: after a lost race, batches are of one command for this long. Rolling back a speculative batch
+#: rebuilds the state from the base snapshot (tens of ms on a busy day), which is time the other
+#: node uses to win the next race too; a batch of one is applied only once durable, so losing it
+#: costs nothing but applying the winner's records.
+CONTENDED_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +77,10 @@ class _Pending:
     deltas: list[tuple[int, Delta]]
     ticket_id: TicketId | None = None
     error: DomainError | None = None
-    #: the log position after this command's own events (decided speculatively)
+    #: the log position after this command's own events
     position: int = 0
+    #: its events are applied to the state (speculatively, or once durable)
+    settled: bool = False
 
 
 class Runtime:
@@ -75,7 +95,7 @@ class Runtime:
         ids: IdSource | None = None,
         snapshot_every: int = 10_000,
         max_batch: int = 512,
-        max_conflict_retries: int = 5,
+        conflict_timeout_s: float = 5.0,
         tune_gc: bool = False,
         follow: bool = False,
     ) -> None:
@@ -85,7 +105,10 @@ class Runtime:
         self.ids: IdSource = ids or SystemIds()
         self.snapshot_every = snapshot_every
         self.max_batch = max_batch
-        self.max_conflict_retries = max_conflict_retries
+        #: how long a batch may keep losing races to other nodes before its callers get LogUnavailable
+        self.conflict_timeout_s = conflict_timeout_s
+        #: races lost to other nodes so far (each one caught up and decided again)
+        self.conflicts = 0
         #: a server process sets this: see :func:`tune_gc` (process-wide, so off for libraries and tests)
         self.tune_gc = tune_gc
         #: follow the log's tail so writes by other nodes are applied and pushed here too
@@ -97,6 +120,16 @@ class Runtime:
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._follower: asyncio.Task[None] | None = None
         self._wake_queued = False
+        #: records the follower saw that the sequencer has not applied yet
+        self._tailed: list[Record] = []
+        #: while an append is in flight, the position it would end at (the follower ignores those)
+        self._in_flight = 0
+        #: the state holds events of the batch being decided that are not durable yet
+        self._speculative = False
+        #: commands taken out of a batch that lost a race; they go before the queue
+        self._carry: collections.deque[_Pending] = collections.deque()
+        #: until this loop time, batches are of one command (a race was lost recently)
+        self._contended_until = 0.0
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
         self._busy = False  # a batch is being decided or written
@@ -122,16 +155,14 @@ class Runtime:
             self._stopping = True
             if not self._busy:
                 self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # wait(), not await: the sequencer's CancelledError must not hide one aimed at our caller.
+            await asyncio.wait({self._task})
             self._task = None
         if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+            await _stop(self._follower, FOLLOWER_STOP_S)
             self._follower = None
-        while not self._queue.empty():
-            pending = self._queue.get_nowait()
+        while self._carry or not self._queue.empty():
+            pending = self._carry.popleft() if self._carry else self._queue.get_nowait()
             if pending is None:
                 continue
             if not pending.future.done():  # its caller may have been cancelled
@@ -163,10 +194,13 @@ class Runtime:
         return await future
 
     async def _sequencer(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping:
-            items = [await self._queue.get()]
-            while len(items) < self.max_batch and not self._queue.empty():
-                items.append(self._queue.get_nowait())
+            items = [self._carry.popleft() if self._carry else await self._queue.get()]
+            # Racing other nodes, batches of one: a lost race then has no speculation to roll back.
+            limit = 1 if loop.time() < self._contended_until else self.max_batch
+            while (self._carry or not self._queue.empty()) and sum(p is not None for p in items) < limit:
+                items.append(self._carry.popleft() if self._carry else self._queue.get_nowait())
             batch = [p for p in items if p is not None]
             self._busy = True  # close() waits for this batch rather than cancel it mid-write
             try:
@@ -185,43 +219,73 @@ class Runtime:
                 self._busy = False
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
-        for _attempt in range(self.max_conflict_retries + 1):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.conflict_timeout_s
+        for attempt in itertools.count(1):
             start = self.state.position
             payloads = self._decide_all(batch)
             if not payloads:
                 # A rejection decided on a stale state (another node wrote since) is a lost race too.
-                if any(p.error is not None for p in batch) and await self._log_moved(start):
-                    await self._catch_up()
-                    continue
-                break
-            try:
-                await self.log.append(self.facility.id, start, payloads)
-                break
-            except LogConflict:
-                self._rollback()
-                await self._catch_up()
-            except LogError as exc:
-                self._rollback()
-                # From the first command with events on, outcomes were decided on a state that was
-                # never written (a rejection or a no-op may depend on it): all of them fail.
-                speculative = False
-                for p in batch:
-                    speculative = speculative or bool(p.events)
-                    if speculative and not p.future.done():
-                        p.future.set_exception(exc if isinstance(exc, LogUnavailable) else LogUnavailable(str(exc)))
-                batch = [p for p in batch if not p.future.done()]
-                payloads = []
-                break
-        else:
-            raise LogUnavailable("log kept moving; gave up after retries")
+                last = await self._last_position() if any(p.error is not None for p in batch) else None
+                if last is None or last == start:
+                    break
+                await self._catch_up(upto=last)
+            else:
+                self._in_flight = start + len(payloads)
+                try:
+                    await self.log.append(self.facility.id, start, payloads)
+                    break
+                except LogConflict as conflict:
+                    self.conflicts += 1
+                    self._contended_until = loop.time() + CONTENDED_S
+                    if len(batch) > 1:  # go on with the first command alone; the rest wait their turn
+                        self._carry.extendleft(reversed(batch[1:]))
+                        del batch[1:]  # in place: the sequencer's error handler must not fail them
+                    self._undo_speculation()
+                    self._apply_records(conflict.records)
+                    await self._catch_up(upto=conflict.actual)
+                except LogError as exc:
+                    self._undo_speculation()
+                    self._fail_speculative(batch, exc)
+                    batch = [p for p in batch if not p.future.done()]  # what remains only rejected
+                    break
+                finally:
+                    self._in_flight = 0
+            # No back-off: a lost race means another node won, so the facility as a whole always moves
+            # on, and a pause would only hand the next race to the winner too (measured: 98/2 splits).
+            if loop.time() >= deadline:
+                raise LogUnavailable(f"log kept moving; gave up after {attempt} attempts")
+        self._settle(batch)
         self._finish(batch)
         if len(self._since_base) >= self.snapshot_every:
             await self._save_snapshot()
 
-    def _decide_all(self, batch: list[_Pending]) -> list[bytes]:
-        payloads: list[bytes] = []
+    def _fail_speculative(self, batch: list[_Pending], exc: LogError) -> None:
+        """The append failed: from the first command with events on, every outcome fails.
+
+        Those outcomes were decided on a state that was never written (a rejection or a no-op
+        after them may depend on it). Commands before that one only rejected, on durable state.
+        """
+        error = exc if isinstance(exc, LogUnavailable) else LogUnavailable(str(exc))
+        speculative = False
         for p in batch:
-            p.events, p.deltas, p.error, p.ticket_id = [], [], None, None
+            speculative = speculative or bool(p.events)
+            if speculative and not p.future.done():
+                p.future.set_exception(error)
+
+    def _decide_all(self, batch: list[_Pending]) -> list[bytes]:
+        """Decide each command against the state its predecessors leave; return every event encoded.
+
+        Events of all but the last command are applied at once (later commands depend on them):
+        that is speculation, undone if the append fails. The last command's events are applied
+        only once durable (:meth:`_settle`), so a batch of one — the usual case when nodes race —
+        loses a race without anything to undo.
+        """
+        payloads: list[bytes] = []
+        self._speculative = False
+        last = len(batch) - 1
+        for i, p in enumerate(batch):
+            p.events, p.deltas, p.error, p.ticket_id, p.settled = [], [], None, None, False
             try:
                 decision = decide(self.state, p.command)
             except DomainError as err:
@@ -229,12 +293,29 @@ class Runtime:
                 continue
             p.ticket_id = decision.ticket_id
             p.events = decision.events
-            for event in decision.events:
-                position = self.state.position + 1
-                p.deltas.extend((position, d) for d in apply(self.state, event))
-                payloads.append(codec.encode_event(event))
-            p.position = self.state.position
+            payloads.extend(codec.encode_event(event) for event in decision.events)
+            if i < last:
+                self._apply_pending(p)
+                self._speculative = self._speculative or bool(p.events)
         return payloads
+
+    def _apply_pending(self, p: _Pending) -> None:
+        for event in p.events:
+            position = self.state.position + 1
+            p.deltas.extend((position, d) for d in apply(self.state, event))
+        p.position = self.state.position
+        p.settled = True
+
+    def _settle(self, batch: list[_Pending]) -> None:
+        """Apply the events decided but not yet applied (the batch's last command), now durable."""
+        for p in batch:
+            if p.error is None and not p.settled:
+                self._apply_pending(p)
+
+    def _undo_speculation(self) -> None:
+        if self._speculative:
+            self._rollback()
+            self._speculative = False
 
     def _finish(self, batch: list[_Pending]) -> None:
         published: list[tuple[int, Delta]] = []
@@ -267,25 +348,44 @@ class Runtime:
             apply(state, event)
         self.state = state
 
-    async def _log_moved(self, position: int) -> bool:
-        """Whether another writer appended after ``position`` (False when the log cannot tell)."""
+    async def _last_position(self) -> int | None:
+        """The log's last position, or None when the log cannot tell."""
         try:
-            return await self.log.last_position(self.facility.id) != position
+            return await self.log.last_position(self.facility.id)
         except LogError:
-            return False  # the log is down: answer from the in-memory state, as reads do
+            return None  # the log is down: answer from the in-memory state, as reads do
 
-    async def _catch_up(self) -> None:
-        """Apply what other writers appended since our position, and publish it like our own."""
+    def _apply_records(self, records: Iterable[Record]) -> bool:
+        """Apply other writers' records that follow on from our position; publish them like our own.
+
+        Records we already hold are skipped. Returns False when a record further on than the
+        next position shows a gap (the log must then be read).
+        """
+        published: list[tuple[int, Delta]] = []
+        contiguous = True
+        for record in records:
+            if record.position <= self.state.position:
+                continue
+            if record.position != self.state.position + 1:
+                contiguous = False
+                break
+            event = codec.decode_event(record.payload)
+            published.extend((record.position, d) for d in apply(self.state, event))
+            self._since_base.append(event)
+        self._publish(published)
+        return contiguous
+
+    async def _catch_up(self, upto: int | None = None) -> None:
+        """Take in what other writers appended: first what the follower saw, then, if that left a
+        gap or stops short of ``upto``, what the log holds after our position."""
+        tailed, self._tailed = self._tailed, []
+        if self._apply_records(tailed) and (upto is None or self.state.position >= upto):
+            return
         while True:
             records = await self.log.read(self.facility.id, after=self.state.position, limit=10_000)
             if not records:
                 return
-            published: list[tuple[int, Delta]] = []
-            for record in records:
-                event = codec.decode_event(record.payload)
-                published.extend((record.position, d) for d in apply(self.state, event))
-                self._since_base.append(event)
-            self._publish(published)
+            self._apply_records(records)
 
     async def _follow(self) -> None:
         """Watch the log's tail; when another node appended, have the sequencer catch up.
@@ -300,10 +400,18 @@ class Runtime:
             try:
                 async for record in tail(self.facility.id, after=self.state.position):
                     backoff = 0.1
-                    if record.position > self.state.position and not self._wake_queued:
-                        self._wake_queued = True
-                        self._queue.put_nowait(None)
+                    # Not ours (an append in flight covers up to _in_flight) and not applied yet:
+                    # hand it to the sequencer, which applies it without reading it again.
+                    if record.position > max(self.state.position, self._in_flight):
+                        if len(self._tailed) < TAILED_MAX:  # beyond it, the sequencer reads the log
+                            self._tailed.append(record)
+                        if not self._wake_queued:
+                            self._wake_queued = True
+                            self._queue.put_nowait(None)
             except LogError:
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    # A client library may turn our cancellation into its own error: stop anyway.
+                    raise asyncio.CancelledError from None
                 log.warning("log tail unavailable; retrying in %.1f s", backoff)
                 await asyncio.sleep(backoff)  # a reconnect back-off, not a wait for an effect
                 backoff = min(backoff * 2, 5.0)
@@ -319,6 +427,22 @@ class Runtime:
             await self.log.save_snapshot(self.facility.id, Snapshot(position, payload))
         except LogError:
             log.warning("snapshot at %d not saved; will try again later", position)
+
+
+async def _stop(task: asyncio.Task[None], within_s: float) -> None:
+    """Cancel ``task`` until it is done, for at most ``within_s``.
+
+    One cancel is not always enough: on Python 3.11, ``asyncio.wait_for`` (which redis-py wraps
+    around each command when a socket timeout is set) drops a cancellation that arrives as the
+    wrapped call completes, and the task goes on to its next blocking read.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while not task.done() and loop.time() < deadline:
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.05)
+    if not task.done():
+        log.warning("task %s did not stop within %.1f s", task.get_name(), within_s)
 
 
 def tune_gc() -> None:

@@ -1,4 +1,7 @@
-"""Shared fixtures and helpers: a small facility builder, a fixed start time, ``run()`` and a ``Desk``.
+"""Shared fixtures and helpers: a small facility builder, a fixed start time, ``run()``, a ``Desk``, and Redis.
+
+Redis comes two ways: ``redis_url`` / ``key_prefix`` (the shared test server, keys of the test's
+own) and ``private_redis`` (a redis-server of the test's own, for tests that kill or restart it).
 
 Helpers are plain functions and classes (imported as ``from tests.conftest import ...``) so that
 Hypothesis tests, which cannot take function-scoped fixtures, use exactly the same builders.
@@ -9,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shutil
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,6 +33,7 @@ from queue_engine.domain.evolve import apply
 from queue_engine.domain.ids import CounterId, FacilityId, Millis, ServiceCode, TicketId, TicketToken
 from queue_engine.domain.model import Channel, Counter, Facility, Payer, Policy, Priority, Service, Window
 from queue_engine.domain.state import FacilityState, Ticket
+from tests.redis_server import RedisServer, free_port
 
 # When a Hypothesis test fails, Hypothesis writes a patch with the failing example using libcst, whose
 # import raises a DeprecationWarning (mypy_extensions.TypedDict). Under filterwarnings = error that
@@ -261,3 +267,22 @@ def key_prefix(redis_url: str) -> Iterator[str]:
         keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
         if keys:
             client.unlink(*keys)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A running redis-server of this test's own (AOF, fsync always, free port); killed at the end.
+
+    Without ``redis-server`` on the PATH: a failure in CI (``CI`` set), a skip elsewhere.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is required in CI")
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(binary, tmp_path / "redis", free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -2,20 +2,14 @@
 
 Contract and most tests use the shared test Redis (``redis_url``), each under its own key prefix
 and deleting only its own keys. Tests that kill Redis or count its commands start a private
-``redis-server`` on a free port in ``tmp_path`` (append-only file, fsync on every write).
+``redis-server`` on a free port in ``tmp_path`` (append-only file, fsync on every write): the
+``private_redis`` fixture of ``tests/conftest.py``, built on ``tests/redis_server.py``.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -26,6 +20,7 @@ from redis.crc import key_slot
 
 from queue_engine.log import LogConflict, LogUnavailable, Record, Snapshot, open_log
 from queue_engine.log.redis_streams import FacilityKeys, RedisLog
+from tests.redis_server import free_port
 
 from .contract import Connect, DurableLogContract, following, next_record, payloads
 
@@ -199,72 +194,6 @@ async def test_tail_wakes_on_another_nodes_append_not_on_its_block_timeout(open_
 
 
 # -- a Redis of our own: commands counted, killed, restarted -----------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class RedisServer:
-    """A private redis-server (AOF, fsync always) on a fixed port and directory, killed and started by PID."""
-
-    def __init__(self, binary: str, directory: Path, port: int) -> None:
-        self.binary, self.directory, self.port = binary, directory, port
-        self.process: subprocess.Popen[bytes] | None = None
-        directory.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, timeout_s: float = 10.0) -> None:
-        """Start the server and return once it answers PING (attempts bounded by a deadline; no sleeps)."""
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"]
-        args += ["--appendfsync", "always", "--dir", str(self.directory), "--logfile", "redis.log"]
-        self.process = subprocess.Popen([self.binary, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout_s
-        while not self._answers_ping():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}: {self._log_tail()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"redis-server not ready after {timeout_s} s: {self._log_tail()}")
-
-    def _answers_ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(64).startswith(b"+PONG")  # "-LOADING …" while the AOF loads
-        except OSError:
-            return False
-
-    def _log_tail(self) -> str:
-        log = self.directory / "redis.log"
-        return log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no final AOF flush; only what was fsynced survives."""
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A running redis-server of this test's own; killed at the end."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is required in CI")
-        pytest.skip("redis-server is not installed")
-    server = RedisServer(binary, tmp_path / "redis", free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 async def xread_calls(client: Redis) -> int:

@@ -28,6 +28,7 @@ from queue_engine import (
     load_state,
 )
 from queue_engine.codec import decode_event
+from queue_engine.domain.commands import PauseCounter
 from queue_engine.domain.errors import CounterBusy, CounterNotOpen, NotFound
 from queue_engine.domain.events import TicketCalled, TicketIssued
 
@@ -127,7 +128,7 @@ async def test_listeners_get_deltas_only_after_the_append(env: Env):
         assert (await issued).position == 2
     assert (1, CounterChanged(LOKET_1)) in opened
     assert {position for position, _ in opened} == {1}
-    assert during_append == (opened, 2)  # applied speculatively, but not announced
+    assert during_append == (opened, 1)  # a batch's last command is applied only once durable
     assert durable_when_called == [1, 2]
     after = received[len(opened) :]
     assert {position for position, _ in after} == {2}
@@ -434,24 +435,31 @@ async def test_rejection_on_a_stale_state_is_decided_again(env: Env):
 
 
 async def test_log_that_keeps_moving_fails_the_command_after_retries(env: Env):
-    """If another node wins every race, the command fails with LogUnavailable and the node stays in sync."""
+    """If another node wins every race for ``conflict_timeout_s``, the command fails with LogUnavailable
+    and the node stays in sync."""
     spy = SpyLog(env.log())
-    node_a = await env.runtime(spy, max_conflict_retries=2)
+    node_a = await env.runtime(spy, conflict_timeout_s=0.05)
     node_b = await env.runtime(ids=SequentialIds("b"))
-    ids_b = SequentialIds("b")
+    tries = 0
 
-    async def other_node_writes_first() -> None:
-        await node_b.submit(env.issue(ids=ids_b))
+    async def other_node_writes_first() -> None:  # pauses and reopens a counter: no quota runs out
+        nonlocal tries
+        tries += 1
+        if tries % 2:
+            await node_b.submit(env.open_counter(LOKET_2))
+        else:
+            await node_b.submit(PauseCounter(at=env.clock.now(), counter=LOKET_2, reason="istirahat"))
 
     spy.before_append = other_node_writes_first
-    with pytest.raises(LogUnavailable):
+    with anyio.fail_after(5), pytest.raises(LogUnavailable, match="kept moving"):
         await node_a.submit(env.issue())
     assert spy.appends == []
-    assert len(node_b.state.tickets) == 3  # one per try
+    assert tries > 1 and node_b.state.position == tries  # it tried again after each lost race
+    assert not node_a.state.tickets
     assert node_a.state.snapshot() == (await load_state(env.facility, spy)).snapshot()
     spy.before_append = None
     result = await node_a.submit(env.issue())
-    assert result.position == 4
+    assert result.position == tries + 1
 
 
 async def test_close_answers_the_batch_in_flight_and_fails_queued_commands(env: Env):

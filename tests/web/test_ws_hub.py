@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 
@@ -203,17 +204,32 @@ async def test_a_snapshot_waits_for_the_batch_being_written(env: Env):
     runtime = await env.runtime(spy)
     hub = await start_hub(env, runtime)
     spy.gate = asyncio.Event()
-    writing = asyncio.create_task(runtime.submit(env.issue()))
+    writing = [asyncio.create_task(runtime.submit(env.issue())) for _ in range(2)]  # one batch of two
     await spy.entered.wait()
-    assert runtime.state.position == 1  # applied, not yet durable
+    assert runtime.state.position == 1  # the first applied speculatively, the last only once durable
     subscribing = asyncio.create_task(hub.subscribe(BOARD))
     for _ in range(3):
         await asyncio.sleep(0)
     assert not subscribing.done()
     spy.gate.set()
-    assert (await writing).position == 1
+    assert [(await w).position for w in writing] == [1, 2]
     sub = await subscribing
-    assert kinds(sub) == [("snapshot", 1)]
+    assert kinds(sub) == [("snapshot", 2)]
+
+
+async def test_a_snapshot_during_a_single_command_write_shows_the_durable_state(env: Env):
+    """A batch of one is not applied before it is durable: a snapshot then is at once, and the update follows."""
+    spy = SpyLog(MemoryLog())
+    runtime = await env.runtime(spy)
+    hub = await start_hub(env, runtime)
+    spy.gate = asyncio.Event()
+    writing = asyncio.create_task(runtime.submit(env.issue()))
+    await spy.entered.wait()
+    with anyio.fail_after(5):
+        sub = await hub.subscribe(BOARD)
+    spy.gate.set()
+    assert (await writing).position == 1
+    assert kinds(sub) == [("snapshot", 0), ("update", 1)]
 
 
 async def test_a_batch_with_unseen_events_refreshes_every_topic(env: Env):
