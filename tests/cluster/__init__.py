@@ -1,0 +1,1 @@
+"""Tests of several Antre server processes sharing one event log (Redis Streams)."""
