@@ -35,7 +35,7 @@ from typing import Any, assert_never
 
 import orjson
 
-from queue_engine.domain.deltas import Announced, CounterChanged, Delta, QueueChanged, TicketChanged
+from queue_engine.domain.deltas import Announced, CounterChanged, Delta, QueueChanged, Recorded, TicketChanged
 from queue_engine.domain.ids import CounterId, Millis, ServiceCode, TicketId, TicketToken
 from queue_engine.domain.model import Display
 from queue_engine.domain.status import TicketStatus
@@ -320,6 +320,8 @@ class PushHub:
                     tickets.add(delta.ticket_id)
                 case Announced():
                     pass  # a call message, not a re-render
+                case Recorded():
+                    pass  # nothing any view shows
                 case _:
                     assert_never(delta)
         # A counter's change (a call, a completion, opening) moves the ETA of everyone waiting for it.

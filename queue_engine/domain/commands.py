@@ -151,6 +151,23 @@ class Undo:
     actor: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Keyed:
+    """Run ``command`` at most once per ``key``.
+
+    A client that sent a command and lost the reply cannot know whether it was written (it may
+    have been, on any node). Sent again with the same key, it gets the first outcome and changes
+    nothing. Keys live for the local day; the caller scopes them (e.g. per staff account).
+    """
+
+    key: str
+    command: Command
+
+    @property
+    def at(self) -> Millis:
+        return self.command.at
+
+
 Command = (
     IssueTicket
     | CheckIn
@@ -167,4 +184,5 @@ Command = (
     | PauseCounter
     | CloseCounter
     | Undo
+    | Keyed
 )

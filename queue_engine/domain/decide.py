@@ -29,6 +29,7 @@ from .errors import (
 )
 from .events import (
     ActionUndone,
+    CommandRecorded,
     CounterClosed,
     CounterOpened,
     CounterPaused,
@@ -109,8 +110,21 @@ def decide(state: FacilityState, command: c.Command) -> Decision:  # noqa: C901 
             return _counter(state, command)
         case c.Undo():
             return _undo(state, command)
+        case c.Keyed():
+            return _keyed(state, command)
         case _:
             assert_never(command)
+
+
+def _keyed(state: FacilityState, cmd: c.Keyed) -> Decision:
+    """The first outcome of a keyed command again, or the command carried out and its key recorded."""
+    if cmd.key in state.commands:
+        return Decision([], state.commands[cmd.key])
+    decision = decide(state, cmd.command)
+    if not decision.events:  # a no-op stays a no-op: nothing to remember
+        return decision
+    recorded = CommandRecorded(at=cmd.at, key=cmd.key, ticket_id=decision.ticket_id)
+    return Decision([*decision.events, recorded], decision.ticket_id)
 
 
 def _service(state: FacilityState, code: ServiceCode) -> Service:

@@ -39,4 +39,10 @@ class Announced:
     recall: bool
 
 
-Delta = QueueChanged | CounterChanged | TicketChanged | Announced
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """Bookkeeping that no view shows (a keyed command's key): every event yields a delta, so a
+    listener can tell an event it was told of from one it missed."""
+
+
+Delta = QueueChanged | CounterChanged | TicketChanged | Announced | Recorded

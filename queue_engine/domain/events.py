@@ -182,6 +182,18 @@ class ActionUndone:
     actor: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandRecorded:
+    """A keyed command (:class:`~queue_engine.domain.commands.Keyed`) was carried out, by the events
+    just before this one; ``ticket_id`` is the ticket it concerned."""
+
+    TYPE: ClassVar[str] = "command.recorded"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    key: str
+    ticket_id: TicketId | None
+
+
 Event = (
     TicketIssued
     | TicketCheckedIn
@@ -197,6 +209,7 @@ Event = (
     | CounterPaused
     | CounterClosed
     | ActionUndone
+    | CommandRecorded
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -214,4 +227,5 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CounterPaused,
     CounterClosed,
     ActionUndone,
+    CommandRecorded,
 )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from .deltas import Announced, CounterChanged, Delta, QueueChanged, TicketChanged
+from .deltas import Announced, CounterChanged, Delta, QueueChanged, Recorded, TicketChanged
 from .events import (
     ActionUndone,
+    CommandRecorded,
     CounterClosed,
     CounterOpened,
     CounterPaused,
@@ -57,6 +58,9 @@ def apply(state: FacilityState, event: Event) -> list[Delta]:
             return _counter(state, event)
         case ActionUndone():
             return _undone(state, event)
+        case CommandRecorded():
+            state.commands[event.key] = event.ticket_id
+            return [Recorded()]
         case _:
             assert_never(event)
 
@@ -93,6 +97,7 @@ def _forget_finished_days(state: FacilityState) -> None:
     state.day_seq = {k: v for k, v in state.day_seq.items() if k[1] >= today}
     state.quota_used = {k: v for k, v in state.quota_used.items() if k[1] >= today}
     state.idempotency = {k: v for k, v in state.idempotency.items() if v in state.tickets}
+    state.commands = {}  # keys live for the local day
     for counter in state.counters.values():
         if counter.last_called is not None and counter.last_called not in state.tickets:
             counter.last_called = None

@@ -122,6 +122,7 @@ class FacilityState:
 
     __slots__ = (
         "by_token",
+        "commands",
         "counters",
         "day_end",
         "day_seq",
@@ -160,6 +161,8 @@ class FacilityState:
         self.quota_used: dict[tuple[ServiceCode, str], list[int]] = {}
         #: idempotency key -> ticket
         self.idempotency: dict[str, TicketId] = {}
+        #: today's keyed commands (see commands.Keyed) -> the ticket each concerned
+        self.commands: dict[str, TicketId | None] = {}
 
     def local_day(self, at: Millis) -> str:
         """The facility-local calendar day (ISO) of an instant."""
@@ -200,6 +203,7 @@ class FacilityState:
             "day_seq": [[s, d, n] for (s, d), n in self.day_seq.items()],
             "quota_used": [[s, d, used[0], used[1]] for (s, d), used in self.quota_used.items()],
             "idempotency": dict(self.idempotency),
+            "commands": dict(self.commands),
         }
 
     @classmethod
@@ -237,6 +241,7 @@ class FacilityState:
         state.day_seq = {(ServiceCode(s), d): n for s, d, n in data["day_seq"]}
         state.quota_used = {(ServiceCode(s), d): [j, u] for s, d, j, u in data["quota_used"]}
         state.idempotency = {k: TicketId(v) for k, v in data["idempotency"].items()}
+        state.commands = {k: None if v is None else TicketId(v) for k, v in data.get("commands", {}).items()}
         return state
 
     def open_share(self, service: ServiceCode) -> tuple[float, float]:

@@ -62,6 +62,8 @@ class SpyLog:
         self.down = False
         #: save_snapshot raises LogUnavailable
         self.fail_snapshots = False
+        #: this many coming appends are written, then LogUnavailable is raised (a lost reply)
+        self.lose_next_reply = 0
 
     def _check(self) -> None:
         if self.down:
@@ -81,6 +83,9 @@ class SpyLog:
         position = await self.inner.append(facility, expected, payloads)
         self.appends.append(len(payloads))
         self.durable = position
+        if self.lose_next_reply:
+            self.lose_next_reply -= 1
+            raise LogUnavailable("injected: written, but the reply was lost")
         return position
 
     async def read(self, facility: str, after: int = 0, limit: int | None = None) -> list[Record]:

@@ -142,3 +142,36 @@ def test_counter_view_lists_missed_tickets_for_requeue(client: TestClient) -> No
     requeue = client.post(f"/api/v1/staff/tickets/{called['ticket_id']}/requeue", headers=csrf)
     assert requeue.status_code == 200, requeue.text
     assert client.get(COUNTER).json()["missed"] == []
+
+
+def test_a_press_sent_again_with_its_idempotency_key_is_not_carried_out_twice(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """The console lost the answer to "next, completing the current" and sends it again with the same key."""
+    a1, a2, a3 = issue(client), issue(client), issue(client)
+    csrf = login(client, "petugas-loket")
+    client.post(f"{COUNTER}/open", headers=csrf)
+    client.post(f"{COUNTER}/call-next", headers=csrf)
+    press = {**csrf, "Idempotency-Key": "press-7f3a9c2e-0001"}
+    first = client.post(f"{COUNTER}/call-next", json={"complete_current": True}, headers=press)
+    position = runtime.state.position
+    again = client.post(f"{COUNTER}/call-next", json={"complete_current": True}, headers=press)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["current"]["number"] == again.json()["current"]["number"] == a2["number"]
+    assert runtime.state.position == position  # nothing written the second time
+    assert client.get(f"/api/v1/tickets/{a3['token']}").json()["status"] == "waiting"
+    assert client.get(f"/api/v1/tickets/{a1['token']}").json()["status"] == "done"
+    fresh = {**csrf, "Idempotency-Key": "press-7f3a9c2e-0002"}  # a new press is a new key
+    view = client.post(f"{COUNTER}/call-next", json={"complete_current": True}, headers=fresh).json()
+    assert view["current"]["number"] == a3["number"]
+
+
+def test_a_bad_idempotency_key_is_refused_and_changes_nothing(client: TestClient, runtime: Runtime) -> None:
+    issue(client)
+    csrf = login(client, "petugas-loket")
+    client.post(f"{COUNTER}/open", headers=csrf)
+    position = runtime.state.position
+    for key in ("short", "x" * 129, "spaces\tand\ttabs\tare-no-key"):
+        answer = client.post(f"{COUNTER}/call-next", headers={**csrf, "Idempotency-Key": key})
+        assert answer.status_code == 422 and answer.json()["code"] == "invalid_body", key
+    assert runtime.state.position == position

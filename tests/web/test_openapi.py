@@ -55,8 +55,11 @@ def test_every_operation_is_described(client: TestClient) -> None:
                 if not status.startswith("2"):
                     codes = answer["description"].split(", ")
                     assert all(MESSAGES[code][0] == int(status) for code in codes), (path, status, codes)
-            if "{" in path:
-                assert {p["name"] for p in op["parameters"]} <= set(path.replace("}", "{").split("{")[1::2])
+            in_path = {p["name"] for p in op.get("parameters", ()) if p["in"] == "path"}
+            assert in_path == set(path.replace("}", "{").split("{")[1::2])
+            headers = {p["name"] for p in op.get("parameters", ()) if p["in"] == "header"}
+            commands = method == "post" and not path.startswith("/api/v1/auth/")
+            assert headers == ({"Idempotency-Key"} if commands else set()), (method, path)
     assert len(names) == 25  # operation ids are unique
 
 

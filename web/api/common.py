@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from queue_engine.domain.commands import Command
+from queue_engine.domain.commands import Command, Keyed
 from queue_engine.domain.ids import TicketToken
 from queue_engine.domain.state import Ticket
 from queue_engine.runtime import Result
@@ -21,7 +21,7 @@ from queue_engine.runtime import Result
 from ..auth import Principal, Role, check_csrf, require
 from ..errors import ApiError
 from ..metrics import metrics_for
-from ..schemas import MAX_BODY, Body, parse_json
+from ..schemas import MAX_BODY, MAX_KEY, MIN_KEY, Body, parse_json
 from ..state import AppState
 
 ApiRequest = Request[AppState]
@@ -68,10 +68,31 @@ async def read_body(request: ApiRequest) -> Body:
     return parse_json(b"".join(chunks), request.headers.get("content-type"))
 
 
+#: request header that makes a command safe to send again after a lost reply (see ``keyed``)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def keyed(request: ApiRequest, command: Command) -> Command:
+    """``command`` wrapped in :class:`~queue_engine.domain.commands.Keyed` when the request has an
+    ``Idempotency-Key`` header: sent again with the same key, it is answered with the first outcome.
+
+    A client that got no answer (a timeout, a dropped connection, a 503) cannot tell whether the
+    command was written; with the key it can simply send it again. The key is scoped by command
+    type, actor and ticket, so one client's key never answers another's command.
+    """
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return command
+    if not MIN_KEY <= len(key) <= MAX_KEY or not key.isascii() or not key.isprintable():
+        raise ApiError("invalid_body", field=IDEMPOTENCY_HEADER)
+    scope = (type(command).__name__, getattr(command, "actor", ""), getattr(command, "ticket_id", ""))
+    return Keyed(key=":".join((*scope, key)), command=command)
+
+
 async def submit(request: ApiRequest, command: Command) -> Result:
-    """Run ``command`` on the runtime (timed and observed for the metrics)."""
+    """Run ``command`` on the runtime (timed and observed for the metrics); keyed if the request says so."""
     state = request.state
-    return await metrics_for(state["registry"]).submit(state["runtime"], command)
+    return await metrics_for(state["registry"]).submit(state["runtime"], keyed(request, command))
 
 
 def ticket_by_token(request: ApiRequest, token: str) -> Ticket:

@@ -10,7 +10,8 @@ from starlette.responses import Response
 
 from ..errors import MESSAGES
 from ..json import JSONResponse
-from .common import DEVICE, METRICS_TOKEN, SESSION, ApiRequest, Endpoint
+from ..schemas import MAX_KEY, MIN_KEY
+from .common import DEVICE, IDEMPOTENCY_HEADER, METRICS_TOKEN, SESSION, ApiRequest, Endpoint
 
 _PARAM = re.compile(r"{(\w+)}")
 
@@ -185,6 +186,19 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
     return responses
 
 
+#: every command endpoint takes it (see ``web.api.common.keyed``)
+_IDEMPOTENCY_KEY = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes the command safe to send again when its answer was lost: the same key gets the first "
+        "outcome and changes nothing. A random string per intent (per button press), kept for retries."
+    ),
+    "schema": {"type": "string", "minLength": MIN_KEY, "maxLength": MAX_KEY},
+}
+
+
 def operation(endpoint: Endpoint) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": endpoint.name,
@@ -192,9 +206,13 @@ def operation(endpoint: Endpoint) -> dict[str, Any]:
         "description": f"Who: {endpoint.who}.",
         "responses": _responses(endpoint),
     }
-    params = _PARAM.findall(endpoint.path)
+    params: list[dict[str, Any]] = [
+        {"name": p, "in": "path", "required": True, "schema": _STR} for p in _PARAM.findall(endpoint.path)
+    ]
+    if endpoint.method == "POST" and not endpoint.path.startswith("/api/v1/auth/"):
+        params.append(_IDEMPOTENCY_KEY)
     if params:
-        op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": _STR} for p in params]
+        op["parameters"] = params
     if endpoint.body is not None:
         required = bool(endpoint.body.get("required"))
         op["requestBody"] = {"required": required, "content": {"application/json": {"schema": endpoint.body}}}

@@ -29,12 +29,13 @@
   function svcName(code) { return SVC[code] ? SVC[code].name : code; }
 
   // ---- HTTP ---------------------------------------------------------------------------------
-  function api(method, path, body) {
+  function api(method, path, body, key) {
     var headers = { 'Accept': 'application/json' };
     if (method !== 'GET') {
       headers['Content-Type'] = 'application/json';
       if (me && me.csrf) headers['X-CSRF-Token'] = me.csrf;
     }
+    if (key) headers['Idempotency-Key'] = key;
     return fetch(path, {
       method: method, headers: headers, credentials: 'same-origin', cache: 'no-store',
       body: method === 'GET' ? undefined : JSON.stringify(body || {})
@@ -50,6 +51,26 @@
       if (res.status === 403 && res.data.code === 'csrf_failed') { refreshMe(); }
       return res;
     });
+  }
+
+  // A press (call next, complete, ...): one Idempotency-Key, sent again with the same key while no
+  // answer came (network down, 503), so a press whose answer was lost is never carried out twice.
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return 'press-' + Array.prototype.map.call(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+  function command(path, body) {
+    var key = newKey(), tries = 0;
+    function attempt() {
+      return api('POST', path, body, key).then(function (res) {
+        if ((res.status === 0 || res.status === 503) && ++tries < 3) {
+          return new Promise(function (ok) { setTimeout(ok, 600 * tries); }).then(attempt);
+        }
+        return res;
+      });
+    }
+    return attempt();
   }
 
   function refreshMe() {
@@ -284,7 +305,7 @@
     busy = true;
     var b = btnId ? $(btnId) : null;
     if (b) b.setAttribute('data-busy', '');
-    return api('POST', '/api/v1/counters/' + encodeURIComponent(counter) + '/' + action, body).then(function (res) {
+    return command('/api/v1/counters/' + encodeURIComponent(counter) + '/' + action, body).then(function (res) {
       busy = false;
       if (b) b.removeAttribute('data-busy');
       if (res.ok) { if (res.data && res.data.counter) render(res.data); return true; }
@@ -294,7 +315,7 @@
   }
 
   function ticketAct(id, action, body) {
-    return api('POST', '/api/v1/staff/tickets/' + encodeURIComponent(id) + '/' + action, body).then(function (res) {
+    return command('/api/v1/staff/tickets/' + encodeURIComponent(id) + '/' + action, body).then(function (res) {
       if (!res.ok) { if (res.status !== 401) fail(res.data); return false; }
       load();
       return true;
