@@ -48,3 +48,5 @@ def test_with_redis_down_commands_get_503_reads_go_on_and_service_resumes(privat
         assert called.json()["current"]["number"] == first["number"]
         second = issue(client)
         assert second["number"] != first["number"]  # numbering carried on from the log
+        assert client.portal is not None
+        client.portal.call(log.close)  # on the app's own event loop, where its connections live
