@@ -83,6 +83,14 @@ class _Pending:
     settled: bool = False
 
 
+class LogBehind(LogUnavailable):
+    """The log ends before this node's state: it lost acknowledged events. Commands fail until an
+    operator restores the log or restarts the node from it (which forgets what the log lost)."""
+
+    def __init__(self, node: int, log_position: int) -> None:
+        super().__init__(f"the log ends at {log_position}, before this node's state at {node}: it lost events")
+
+
 class Runtime:
     """The engine for one facility over one event log."""
 
@@ -122,6 +130,8 @@ class Runtime:
         self._wake_queued = False
         #: records the follower saw that the sequencer has not applied yet
         self._tailed: list[Record] = []
+        #: the follower saw more than TAILED_MAX records: catching up must read the log
+        self._tail_overflow = False
         #: while an append is in flight, the position it would end at (the follower ignores those)
         self._in_flight = 0
         #: the state holds events of the batch being decided that are not durable yet
@@ -209,6 +219,12 @@ class Runtime:
                     with contextlib.suppress(LogError):  # unreachable: the batch will find out too
                         await self._catch_up()
                 await self._run_batch(batch)
+            except LogUnavailable as exc:  # gave up (log kept moving, log behind): no speculation left
+                log.error("batch refused: %s", exc)
+                self._rollback()
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
             except Exception as exc:  # never leave a caller hanging
                 log.exception("batch failed")
                 self._rollback()
@@ -236,6 +252,10 @@ class Runtime:
                     await self.log.append(self.facility.id, start, payloads)
                     break
                 except LogConflict as conflict:
+                    if conflict.actual < start:
+                        # The log lost events this node holds (Redis restarted without persistence,
+                        # a failover to a replica that lagged): no retry can fix that.
+                        raise LogBehind(start, conflict.actual) from None
                     self.conflicts += 1
                     self._contended_until = loop.time() + CONTENDED_S
                     if len(batch) > 1:  # go on with the first command alone; the rest wait their turn
@@ -379,7 +399,8 @@ class Runtime:
         """Take in what other writers appended: first what the follower saw, then, if that left a
         gap or stops short of ``upto``, what the log holds after our position."""
         tailed, self._tailed = self._tailed, []
-        if self._apply_records(tailed) and (upto is None or self.state.position >= upto):
+        overflow, self._tail_overflow = self._tail_overflow, False
+        if self._apply_records(tailed) and not overflow and (upto is None or self.state.position >= upto):
             return
         while True:
             records = await self.log.read(self.facility.id, after=self.state.position, limit=10_000)
@@ -403,8 +424,10 @@ class Runtime:
                     # Not ours (an append in flight covers up to _in_flight) and not applied yet:
                     # hand it to the sequencer, which applies it without reading it again.
                     if record.position > max(self.state.position, self._in_flight):
-                        if len(self._tailed) < TAILED_MAX:  # beyond it, the sequencer reads the log
+                        if len(self._tailed) < TAILED_MAX:
                             self._tailed.append(record)
+                        else:  # too many to hold: the sequencer reads the log instead
+                            self._tail_overflow = True
                         if not self._wake_queued:
                             self._wake_queued = True
                             self._queue.put_nowait(None)

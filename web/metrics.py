@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -57,7 +57,7 @@ _TRACKED = 50_000
 
 
 class _QueueLengths(Collector):
-    """``antre_queue_length{service}``, read from the runtime's state when scraped."""
+    """``antre_queue_length{service}`` and ``antre_log_conflicts_total``, read from the runtime when scraped."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -65,14 +65,21 @@ class _QueueLengths(Collector):
     def _family(self) -> GaugeMetricFamily:
         return GaugeMetricFamily("antre_queue_length", "Present tickets waiting, per service.", labels=["service"])
 
+    def _conflicts(self) -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "antre_log_conflicts", "Appends lost to another node writing first (each decided again)."
+        )
+
     def describe(self) -> Iterable[Metric]:
-        return [self._family()]
+        return [self._family(), self._conflicts()]
 
     def collect(self) -> Iterable[Metric]:
         family = self._family()
         for code, service in self.runtime.state.services.items():
             family.add_metric([code], service.waitlist.present_count())
-        return [family]
+        conflicts = self._conflicts()
+        conflicts.add_metric([], self.runtime.conflicts)
+        return [family, conflicts]
 
 
 class Metrics:

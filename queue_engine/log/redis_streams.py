@@ -143,6 +143,10 @@ class RedisUrl:
         query = parse_qsl(parts.query, keep_blank_values=True)
         if any(name == "decode_responses" for name, _ in query):
             raise ValueError("the log stores bytes: drop decode_responses from the URL")
+        if any(name == "socket_timeout" for name, _ in query):
+            # A socket timeout would cut the follower's blocking XREAD and bring back redis-py's
+            # wait_for (see _unavailable); the log bounds every call itself (command_timeout_s).
+            raise ValueError("drop socket_timeout from the URL: the log bounds its calls itself")
         ours = dict(item for item in query if item[0] in ("prefix", "retain"))
         rest = [item for item in query if item[0] not in ("prefix", "retain")]
         retain = None

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from queue_engine.log import LogConflict, LogUnavailable, Record, Snapshot, open_log
-from queue_engine.log.redis_streams import FacilityKeys, RedisLog
+from queue_engine.log.redis_streams import FacilityKeys, RedisLog, RedisUrl
 from tests.redis_server import free_port
 
 from .contract import Connect, DurableLogContract, following, next_record, payloads
@@ -97,6 +97,13 @@ def test_braces_that_would_move_the_hash_tag_are_refused(prefix, facility_id):
     """A brace in the prefix or facility id would change which part of the key is hashed: ValueError."""
     with pytest.raises(ValueError):
         FacilityKeys.of(prefix, facility_id)
+
+
+@pytest.mark.parametrize("option", ["decode_responses=true", "socket_timeout=1"])
+def test_url_options_that_would_break_the_log_are_refused(option):
+    """Decoded replies would corrupt events; a socket timeout would cut the follower's blocking read."""
+    with pytest.raises(ValueError, match=option.partition("=")[0]):
+        RedisUrl.parse(f"redis://127.0.0.1:6379/0?{option}")
 
 
 # -- compare-and-append survives trimming ------------------------------------------------------------

@@ -26,11 +26,14 @@ from queue_engine import (
     TicketId,
     TicketStatus,
     load_state,
+    runtime as runtime_module,
 )
 from queue_engine.codec import decode_event
 from queue_engine.domain.commands import PauseCounter
 from queue_engine.domain.errors import CounterBusy, CounterNotOpen, NotFound
 from queue_engine.domain.events import TicketCalled, TicketIssued
+from queue_engine.log.memory import MemoryLog
+from queue_engine.runtime import LogBehind
 
 from .support import APOTEK, LAB, LOKET, LOKET_1, LOKET_2, Env, SpyLog
 
@@ -519,3 +522,42 @@ async def test_close_after_a_queued_caller_gave_up(env: Env):
         spy.gate.set()
         await closing
         assert (await in_flight).position == 1
+
+
+async def test_a_log_behind_the_node_fails_commands_at_once(env: Env):
+    """The store lost events this node holds (Redis restarted without persistence): a clear error at once."""
+    node = await env.runtime()
+    await node.submit(env.open_counter())
+    await node.submit(env.issue())
+    kept = await node.log.read(env.facility.id, limit=1)
+    lost = MemoryLog()
+    await lost.append(env.facility.id, 0, [r.payload for r in kept])
+    node.log = lost  # the store came back without its last event
+    with anyio.fail_after(5), pytest.raises(LogBehind, match="lost events"):
+        await node.submit(env.issue())
+    assert node.conflicts == 0 and node.state.position == 2  # no spinning, nothing forgotten
+
+
+async def test_a_follower_flooded_beyond_what_it_holds_still_catches_up(env: Env, monkeypatch: pytest.MonkeyPatch):
+    """More records than the follower hands over in memory: the sequencer reads the rest from the log."""
+    monkeypatch.setattr(runtime_module, "TAILED_MAX", 2)
+    spy = SpyLog(env.log())
+    follower = await env.runtime(spy, follow=True)
+    writer = await env.runtime(ids=SequentialIds("w"))
+    await writer.submit(env.open_counter())
+    reads_before = len(spy.reads)
+    # One batch of five: the follower's tail yields all of them before the sequencer runs.
+    await asyncio.gather(*(writer.submit(env.issue(ids=SequentialIds(f"w{i}-"))) for i in range(5)))
+    target = writer.state.position
+    caught_up = asyncio.Event()
+
+    def check(_: object) -> None:
+        if follower.state.position >= target:
+            caught_up.set()
+
+    follower.subscribe(check)
+    check(None)
+    with anyio.fail_after(5):
+        await caught_up.wait()
+    assert follower.state.snapshot() == writer.state.snapshot()
+    assert len(spy.reads) > reads_before  # what it could not hold, it read
