@@ -263,7 +263,63 @@ def bench_ops(facility: Facility, rounds: int, cycles: int) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- SQLite runtime
+# --------------------------------------------------------------------------- Runtime over a log
+
+
+class RuntimeRig:
+    """The stock :class:`Runtime` over one log, and submitters; rigs with one ``seed`` submit one mix."""
+
+    def __init__(self, facility: Facility, event_log: EventLog, *, seed: int = 3, ids: str = "s", **runtime: Any):
+        self.facility, self.clock, self.batches = facility, ManualClock(T0), 0
+        self.runtime = Runtime(facility, event_log, clock=self.clock, ids=SequentialIds(ids), **runtime)
+        self.workload = Workload(seed, f"{ids}-")
+        self.runtime.subscribe(self._count)
+
+    def _count(self, _published: object) -> None:
+        self.batches += 1
+
+    async def start(self, prefill: int = 2_000) -> None:
+        clock, submit = self.clock, self.runtime.submit
+        await self.runtime.start()
+        for cid in self.facility.counters:
+            await submit(OpenCounter(at=clock.advance(1), counter=cid))
+        await asyncio.gather(*(submit(self.workload.issue(clock.advance(1))) for _ in range(prefill)))
+
+    async def close(self) -> None:
+        await self.runtime.close()
+        await self.runtime.log.close()
+
+    async def _submitter(self, per_task: int, latencies: list[float]) -> None:
+        clock, workload = self.clock, self.workload
+        for i in range(per_task):
+            at = clock.advance(1)
+            if i % 2 == 0:
+                cmd: Command = (issue := workload.issue(at))
+            else:  # at a counter serving the ticket just issued: no queue ever runs dry
+                cmd = CallNext(at=at, counter=workload.counter_for(issue.service), complete_current=True)
+            t = time.perf_counter()
+            await self.runtime.submit(cmd)
+            latencies.append(time.perf_counter() - t)
+
+    async def round(self, label: str, per_task: int, tasks: int = 64) -> tuple[float, list[float]]:
+        """``tasks`` submitters, each awaiting ``per_task`` commands (alternately issue and call-next)
+        one at a time; prints the round and returns commands/s and every command's latency in s."""
+        latencies: list[float] = []
+        self.batches, position = 0, self.runtime.state.position
+        t = time.perf_counter()
+        await asyncio.gather(*(self._submitter(per_task, latencies) for _ in range(tasks)))
+        elapsed = time.perf_counter() - t
+        rate, events = len(latencies) / elapsed, self.runtime.state.position - position
+        print(
+            f"   {label}: {rate:>7,.0f} commands/s  {events / elapsed:>7,.0f} events/s  "
+            f"{self.batches} group commits (mean {len(latencies) / max(self.batches, 1):.1f} commands each)"
+        )
+        return rate, latencies
+
+
+def percentiles_ms(latencies: list[float]) -> tuple[float, float]:
+    lat = sorted(latencies)
+    return lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
 
 
 async def bench_sqlite(facility: Facility, tmp: Path, rounds: int, per_task: int, tasks: int = 64) -> dict[str, Any]:
@@ -271,52 +327,16 @@ async def bench_sqlite(facility: Facility, tmp: Path, rounds: int, per_task: int
         f"\n== Runtime over SQLite (WAL, synchronous=FULL) in {tmp} ({tmp_fs(tmp)}): "
         f"{tasks} submitters x {per_task} commands =="
     )
-    clock = ManualClock(T0)
-    runtime = Runtime(facility, open_log(f"sqlite:///{tmp / 'runtime.db'}"), clock=clock, ids=SequentialIds("s"))
-    batches = 0
-
-    def count(_published: object) -> None:
-        nonlocal batches
-        batches += 1
-
-    runtime.subscribe(count)
-    workload = Workload(3, "s-")
-    async with runtime:
-        for cid in facility.counters:
-            await runtime.submit(OpenCounter(at=clock.advance(1), counter=cid))
-        await asyncio.gather(*(runtime.submit(workload.issue(clock.advance(1))) for _ in range(2_000)))
-
-        async def submitter(latencies: list[float]) -> None:
-            for i in range(per_task):
-                at = clock.advance(1)
-                if i % 2 == 0:
-                    cmd: Command = workload.issue(at)
-                else:
-                    service = workload.rng.choices(workload.codes, workload.shares)[0]
-                    cmd = CallNext(at=at, counter=workload.counter_for(service), complete_current=True)
-                t = time.perf_counter()
-                await runtime.submit(cmd)
-                latencies.append(time.perf_counter() - t)
-
-        rates: list[float] = []
-        all_latencies: list[float] = []
+    rig = RuntimeRig(facility, open_log(f"sqlite:///{tmp / 'runtime.db'}"))
+    results: list[tuple[float, list[float]]] = []
+    try:
+        await rig.start()
         for r in range(rounds):
-            latencies: list[float] = []
-            batches = 0
-            position = runtime.state.position
-            t = time.perf_counter()
-            await asyncio.gather(*(submitter(latencies) for _ in range(tasks)))
-            elapsed = time.perf_counter() - t
-            rates.append(len(latencies) / elapsed)
-            all_latencies.extend(latencies)
-            events = runtime.state.position - position
-            print(
-                f"   round {r + 1}: {rates[-1]:>7,.0f} commands/s  {events / elapsed:>7,.0f} events/s  "
-                f"{batches} group commits (mean {len(latencies) / max(batches, 1):.1f} commands each)"
-            )
-    await runtime.log.close()
-    lat = sorted(all_latencies)
-    p50, p99 = lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
+            results.append(await rig.round(f"round {r + 1}", per_task, tasks))
+    finally:
+        await rig.close()
+    rates = [rate for rate, _ in results]
+    p50, p99 = percentiles_ms([x for _, latencies in results for x in latencies])
     med = statistics.median(rates)
     print(f"   best {max(rates):,.0f} commands/s, median {med:,.0f}; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     return {
