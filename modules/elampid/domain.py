@@ -1,0 +1,398 @@
+"""The e-Lampid application lifecycle: status table, events, state, decide and apply.
+
+Pure like ``queue_engine.domain``: ids, receipt numbers and times (``Millis``) are passed in,
+``decide_*`` functions check and return events without changing anything, and :func:`apply` is
+the only code that changes an :class:`ApplicationState`, so replay is a fold (:func:`replay`).
+
+    diajukan ──verify──▶ diverifikasi ──issue──▶ terbit ──slot──▶ siap_diambil ──hand over──▶ selesai
+      │ ▲                                          └──delivery──▶ dikirim ──delivered──▶ selesai
+      │ └──resubmit── perlu_perbaikan ◀──request fix── diajukan
+      └──cancel (also from perlu_perbaikan)──▶ dibatalkan
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import ClassVar, NewType, assert_never
+
+from queue_engine.domain.ids import Millis
+
+from .application import Application, CertificateKind, missing_documents
+from .errors import (
+    ApplicationNotFound,
+    DuplicateApplication,
+    InvalidApplicationTransition,
+    InvalidElampidCommand,
+    MissingDocuments,
+)
+
+ApplicationId = NewType("ApplicationId", str)
+ReceiptNumber = NewType("ReceiptNumber", str)
+
+
+class ApplicationStatus(StrEnum):
+    DIAJUKAN = "diajukan"  # submitted
+    PERLU_PERBAIKAN = "perlu_perbaikan"  # staff asked for fixes
+    DIVERIFIKASI = "diverifikasi"  # verified against the checklist
+    TERBIT = "terbit"  # certificate issued
+    SIAP_DIAMBIL = "siap_diambil"  # handover slot chosen at the kelurahan
+    DIKIRIM = "dikirim"  # out for delivery to the KTP address
+    SELESAI = "selesai"  # handed over or delivered
+    DIBATALKAN = "dibatalkan"  # cancelled
+
+
+class Action(StrEnum):
+    """What staff, the applicant or the courier may do to an application."""
+
+    VERIFY = "verify"
+    REQUEST_FIX = "request_fix"
+    RESUBMIT = "resubmit"
+    ISSUE = "issue"
+    CHOOSE_HANDOVER_SLOT = "choose_handover_slot"
+    REQUEST_DELIVERY = "request_delivery"
+    HAND_OVER = "hand_over"
+    DELIVER = "deliver"
+    CANCEL = "cancel"
+
+
+S = ApplicationStatus
+A = Action
+
+#: status -> {action: status after}. Everything that decides legality lives in this one table.
+TRANSITIONS: dict[ApplicationStatus, dict[Action, ApplicationStatus]] = {
+    S.DIAJUKAN: {A.VERIFY: S.DIVERIFIKASI, A.REQUEST_FIX: S.PERLU_PERBAIKAN, A.CANCEL: S.DIBATALKAN},
+    S.PERLU_PERBAIKAN: {A.RESUBMIT: S.DIAJUKAN, A.CANCEL: S.DIBATALKAN},
+    S.DIVERIFIKASI: {A.ISSUE: S.TERBIT},
+    S.TERBIT: {A.CHOOSE_HANDOVER_SLOT: S.SIAP_DIAMBIL, A.REQUEST_DELIVERY: S.DIKIRIM},
+    S.SIAP_DIAMBIL: {A.HAND_OVER: S.SELESAI},
+    S.DIKIRIM: {A.DELIVER: S.SELESAI},
+    S.SELESAI: {},
+    S.DIBATALKAN: {},
+}
+
+#: action -> the status it leads to (each action has one target; derived from the table)
+TARGETS: dict[Action, ApplicationStatus] = {
+    action: after for row in TRANSITIONS.values() for action, after in row.items()
+}
+
+
+def check_transition(current: ApplicationStatus, action: Action) -> ApplicationStatus:
+    """Return the status after ``action``, or raise :class:`InvalidApplicationTransition` naming from/to."""
+    try:
+        return TRANSITIONS[current][action]
+    except KeyError:
+        raise InvalidApplicationTransition(from_status=current.value, to_status=TARGETS[action].value) from None
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationSubmitted:
+    TYPE: ClassVar[str] = "elampid.submitted"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+    receipt_number: ReceiptNumber
+    application: Application
+    documents: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationVerified:
+    TYPE: ClassVar[str] = "elampid.verified"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FixRequested:
+    TYPE: ClassVar[str] = "elampid.fix_requested"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+    actor: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationResubmitted:
+    TYPE: ClassVar[str] = "elampid.resubmitted"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+    application: Application
+    documents: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateIssued:
+    TYPE: ClassVar[str] = "elampid.issued"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandoverSlotChosen:
+    TYPE: ClassVar[str] = "elampid.handover_slot_chosen"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+    slot: Millis
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryRequested:
+    TYPE: ClassVar[str] = "elampid.delivery_requested"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateDelivered:
+    TYPE: ClassVar[str] = "elampid.delivered"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+    courier_ref: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateHandedOver:
+    TYPE: ClassVar[str] = "elampid.handed_over"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationCancelled:
+    TYPE: ClassVar[str] = "elampid.cancelled"
+    VERSION: ClassVar[int] = 1
+    at: Millis
+    application_id: ApplicationId
+    reason: str = ""
+
+
+Event = (
+    ApplicationSubmitted
+    | ApplicationVerified
+    | FixRequested
+    | ApplicationResubmitted
+    | CertificateIssued
+    | HandoverSlotChosen
+    | DeliveryRequested
+    | CertificateDelivered
+    | CertificateHandedOver
+    | ApplicationCancelled
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ApplicationSubmitted,
+    ApplicationVerified,
+    FixRequested,
+    ApplicationResubmitted,
+    CertificateIssued,
+    HandoverSlotChosen,
+    DeliveryRequested,
+    CertificateDelivered,
+    CertificateHandedOver,
+    ApplicationCancelled,
+)
+
+
+# --------------------------------------------------------------------------- state
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationRecord:
+    """One application as the log says it is now."""
+
+    application_id: ApplicationId
+    receipt_number: ReceiptNumber
+    kind: CertificateKind
+    status: ApplicationStatus
+    application: Application
+    documents: tuple[str, ...]
+    submitted_at: Millis
+    updated_at: Millis
+    fix_reasons: tuple[str, ...] = ()
+    handover_slot: Millis | None = None
+    courier_ref: str = ""
+
+
+@dataclass(slots=True)
+class ApplicationState:
+    """Every application by id, plus the receipt index. Changed only by :func:`apply`."""
+
+    applications: dict[ApplicationId, ApplicationRecord] = field(default_factory=dict)
+    receipts: dict[ReceiptNumber, ApplicationId] = field(default_factory=dict)
+
+    def get(self, application_id: ApplicationId) -> ApplicationRecord:
+        try:
+            return self.applications[application_id]
+        except KeyError:
+            raise ApplicationNotFound(application_id=application_id) from None
+
+
+# --------------------------------------------------------------------------- decide
+
+
+def _require_documents(application: Application, documents: Sequence[str]) -> tuple[str, ...]:
+    missing = missing_documents(application.KIND, documents)
+    if missing:
+        raise MissingDocuments([doc.id for doc in missing])
+    return tuple(dict.fromkeys(documents))
+
+
+def decide_submit(
+    state: ApplicationState,
+    *,
+    application_id: ApplicationId,
+    receipt_number: ReceiptNumber,
+    application: Application,
+    documents: Sequence[str],
+    at: Millis,
+) -> list[Event]:
+    """Submit a parsed application with every required document uploaded (status ``diajukan``)."""
+    if application_id in state.applications:
+        raise DuplicateApplication(field="application_id")
+    if receipt_number in state.receipts:
+        raise DuplicateApplication(field="receipt_number")
+    docs = _require_documents(application, documents)
+    return [
+        ApplicationSubmitted(
+            at=at, application_id=application_id, receipt_number=receipt_number, application=application, documents=docs
+        )
+    ]
+
+
+def decide_verify(state: ApplicationState, application_id: ApplicationId, *, actor: str, at: Millis) -> list[Event]:
+    check_transition(state.get(application_id).status, A.VERIFY)
+    return [ApplicationVerified(at=at, application_id=application_id, actor=actor)]
+
+
+def decide_request_fix(
+    state: ApplicationState, application_id: ApplicationId, *, reasons: Iterable[str], actor: str, at: Millis
+) -> list[Event]:
+    """Send the application back to the applicant with at least one non-empty reason."""
+    check_transition(state.get(application_id).status, A.REQUEST_FIX)
+    cleaned = tuple(r.strip() for r in reasons if r.strip())
+    if not cleaned:
+        raise InvalidElampidCommand(field="reasons", reason="required")
+    return [FixRequested(at=at, application_id=application_id, actor=actor, reasons=cleaned)]
+
+
+def decide_resubmit(
+    state: ApplicationState,
+    application_id: ApplicationId,
+    *,
+    application: Application,
+    documents: Sequence[str],
+    at: Millis,
+) -> list[Event]:
+    """Resubmit with the fixes; the certificate kind cannot change."""
+    record = state.get(application_id)
+    check_transition(record.status, A.RESUBMIT)
+    if application.KIND is not record.kind:
+        raise InvalidElampidCommand(field="kind", reason="kind_changed")
+    docs = _require_documents(application, documents)
+    return [ApplicationResubmitted(at=at, application_id=application_id, application=application, documents=docs)]
+
+
+def decide_issue(state: ApplicationState, application_id: ApplicationId, *, actor: str, at: Millis) -> list[Event]:
+    check_transition(state.get(application_id).status, A.ISSUE)
+    return [CertificateIssued(at=at, application_id=application_id, actor=actor)]
+
+
+def decide_choose_handover_slot(
+    state: ApplicationState, application_id: ApplicationId, *, slot: Millis, at: Millis
+) -> list[Event]:
+    """Pick a handover slot at the kelurahan; the slot may not be in the past."""
+    check_transition(state.get(application_id).status, A.CHOOSE_HANDOVER_SLOT)
+    if slot < at:
+        raise InvalidElampidCommand(field="slot", reason="in_past")
+    return [HandoverSlotChosen(at=at, application_id=application_id, slot=slot)]
+
+
+def decide_request_delivery(state: ApplicationState, application_id: ApplicationId, *, at: Millis) -> list[Event]:
+    check_transition(state.get(application_id).status, A.REQUEST_DELIVERY)
+    return [DeliveryRequested(at=at, application_id=application_id)]
+
+
+def decide_deliver(
+    state: ApplicationState, application_id: ApplicationId, *, at: Millis, courier_ref: str = ""
+) -> list[Event]:
+    check_transition(state.get(application_id).status, A.DELIVER)
+    return [CertificateDelivered(at=at, application_id=application_id, courier_ref=courier_ref)]
+
+
+def decide_hand_over(state: ApplicationState, application_id: ApplicationId, *, actor: str, at: Millis) -> list[Event]:
+    check_transition(state.get(application_id).status, A.HAND_OVER)
+    return [CertificateHandedOver(at=at, application_id=application_id, actor=actor)]
+
+
+def decide_cancel(
+    state: ApplicationState, application_id: ApplicationId, *, at: Millis, reason: str = ""
+) -> list[Event]:
+    check_transition(state.get(application_id).status, A.CANCEL)
+    return [ApplicationCancelled(at=at, application_id=application_id, reason=reason.strip())]
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def apply(state: ApplicationState, event: Event) -> None:
+    """The only mutator. Events are trusted: a ``decide_*`` function already checked them."""
+    if isinstance(event, ApplicationSubmitted):
+        state.applications[event.application_id] = ApplicationRecord(
+            application_id=event.application_id,
+            receipt_number=event.receipt_number,
+            kind=event.application.KIND,
+            status=S.DIAJUKAN,
+            application=event.application,
+            documents=event.documents,
+            submitted_at=event.at,
+            updated_at=event.at,
+        )
+        state.receipts[event.receipt_number] = event.application_id
+        return
+    record = state.applications[event.application_id]
+    match event:
+        case ApplicationVerified():
+            record = replace(record, status=S.DIVERIFIKASI)
+        case FixRequested():
+            record = replace(record, status=S.PERLU_PERBAIKAN, fix_reasons=event.reasons)
+        case ApplicationResubmitted():
+            record = replace(record, status=S.DIAJUKAN, application=event.application, documents=event.documents)
+        case CertificateIssued():
+            record = replace(record, status=S.TERBIT)
+        case HandoverSlotChosen():
+            record = replace(record, status=S.SIAP_DIAMBIL, handover_slot=event.slot)
+        case DeliveryRequested():
+            record = replace(record, status=S.DIKIRIM)
+        case CertificateDelivered():
+            record = replace(record, status=S.SELESAI, courier_ref=event.courier_ref)
+        case CertificateHandedOver():
+            record = replace(record, status=S.SELESAI)
+        case ApplicationCancelled():
+            record = replace(record, status=S.DIBATALKAN)
+        case _:
+            assert_never(event)
+    state.applications[event.application_id] = replace(record, updated_at=event.at)
+
+
+def replay(events: Iterable[Event], state: ApplicationState | None = None) -> ApplicationState:
+    """Fold ``events`` into ``state`` (a fresh one by default) with :func:`apply`."""
+    state = ApplicationState() if state is None else state
+    for event in events:
+        apply(state, event)
+    return state

@@ -1,0 +1,357 @@
+"""The application lifecycle: transition table, decide functions, apply and replay."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from modules.elampid import (
+    EVENT_TYPES,
+    TRANSITIONS,
+    Action,
+    ApplicationId,
+    ApplicationNotFound,
+    ApplicationState,
+    ApplicationStatus as S,
+    ApplicationSubmitted,
+    CertificateKind,
+    DuplicateApplication,
+    Event,
+    FixRequested,
+    InvalidApplicationTransition,
+    InvalidElampidCommand,
+    MissingDocuments,
+    ReceiptNumber,
+    apply,
+    check_transition,
+    decide_cancel,
+    decide_choose_handover_slot,
+    decide_deliver,
+    decide_hand_over,
+    decide_issue,
+    decide_request_delivery,
+    decide_request_fix,
+    decide_resubmit,
+    decide_submit,
+    decide_verify,
+    parse_application,
+    replay,
+)
+from modules.elampid.application import Application
+
+from .support import TODAY, all_documents, birth_data, death_data
+
+K, M = CertificateKind.KELAHIRAN, CertificateKind.KEMATIAN
+AID = ApplicationId("app-1")
+T0 = 1_764_115_200_000  # 2025-11-26T00:00Z, passed in: the domain reads no clock
+
+LEGAL = {
+    (S.DIAJUKAN, S.DIVERIFIKASI),
+    (S.DIAJUKAN, S.PERLU_PERBAIKAN),
+    (S.DIAJUKAN, S.DIBATALKAN),
+    (S.PERLU_PERBAIKAN, S.DIAJUKAN),
+    (S.PERLU_PERBAIKAN, S.DIBATALKAN),
+    (S.DIVERIFIKASI, S.TERBIT),
+    (S.TERBIT, S.SIAP_DIAMBIL),
+    (S.TERBIT, S.DIKIRIM),
+    (S.SIAP_DIAMBIL, S.SELESAI),
+    (S.DIKIRIM, S.SELESAI),
+}
+
+
+def _app(kind: CertificateKind = K) -> Application:
+    return parse_application(kind, birth_data() if kind is K else death_data(), today=TODAY)
+
+
+def _submitted(kind: CertificateKind = K, application_id: ApplicationId = AID) -> tuple[ApplicationState, list[Event]]:
+    state = ApplicationState()
+    events = decide_submit(
+        state,
+        application_id=application_id,
+        receipt_number=ReceiptNumber(f"R-{application_id}"),
+        application=_app(kind),
+        documents=all_documents(kind),
+        at=T0,
+    )
+    for event in events:
+        apply(state, event)
+    return state, events
+
+
+def test_the_table_is_exactly_the_specified_machine() -> None:
+    table = {(before, after) for before, row in TRANSITIONS.items() for after in row.values()}
+    assert table == LEGAL
+    assert set(TRANSITIONS) == set(S)
+    targets = {
+        action: {after for row in TRANSITIONS.values() for a, after in row.items() if a is action} for action in Action
+    }
+    assert all(len(t) == 1 for t in targets.values())  # each action leads to one status
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("action", list(Action))
+def test_check_transition_every_pair(status: S, action: Action) -> None:
+    if action in TRANSITIONS[status]:
+        assert check_transition(status, action) is TRANSITIONS[status][action]
+    else:
+        with pytest.raises(InvalidApplicationTransition) as info:
+            check_transition(status, action)
+        assert info.value.code == "invalid_transition"
+        assert info.value.from_status == status.value
+        assert info.value.params == {"from_status": status.value, "to_status": info.value.to_status}
+
+
+def _run(state: ApplicationState, events: list[Event]) -> list[Event]:
+    for event in events:
+        apply(state, event)
+    return events
+
+
+def _through(kind: CertificateKind, path: str) -> tuple[ApplicationState, list[Event]]:
+    """Drive one application along a named happy path; return the state and every event."""
+    state, log = _submitted(kind)
+    steps: dict[str, list[Callable[[], list[Event]]]] = {
+        "fix": [
+            lambda: decide_request_fix(state, AID, reasons=["KTP ayah buram", " "], actor="staff-1", at=T0 + 1),
+            lambda: decide_resubmit(state, AID, application=_app(kind), documents=all_documents(kind), at=T0 + 2),
+        ],
+        "verify_issue": [
+            lambda: decide_verify(state, AID, actor="staff-1", at=T0 + 3),
+            lambda: decide_issue(state, AID, actor="staff-1", at=T0 + 4),
+        ],
+        "handover": [
+            lambda: decide_choose_handover_slot(state, AID, slot=T0 + 86_400_000, at=T0 + 5),
+            lambda: decide_hand_over(state, AID, actor="staff-2", at=T0 + 86_400_000),
+        ],
+        "delivery": [
+            lambda: decide_request_delivery(state, AID, at=T0 + 5),
+            lambda: decide_deliver(state, AID, at=T0 + 6, courier_ref="POS-123"),
+        ],
+    }
+    for name in path.split("+"):
+        for step in steps[name]:
+            log += _run(state, step())
+    return state, log
+
+
+@pytest.mark.parametrize("kind", list(CertificateKind))
+@pytest.mark.parametrize("path", ["fix+verify_issue+handover", "verify_issue+delivery", "verify_issue+handover"])
+def test_happy_paths_and_replay(kind: CertificateKind, path: str) -> None:
+    state, log = _through(kind, path)
+    record = state.get(AID)
+    assert record.status is S.SELESAI
+    assert record.kind is kind
+    assert record.submitted_at == T0
+    assert type(log[0]).TYPE == "elampid.submitted"
+    if "fix" in path:
+        fix = next(e for e in log if isinstance(e, FixRequested))
+        assert fix.reasons == ("KTP ayah buram",)
+        assert record.fix_reasons == ("KTP ayah buram",)
+    if "delivery" in path:
+        assert record.courier_ref == "POS-123"
+    else:
+        assert record.handover_slot == T0 + 86_400_000
+    rebuilt = replay(log)
+    assert rebuilt.applications == state.applications
+    assert rebuilt.receipts == state.receipts == {ReceiptNumber("R-app-1"): AID}
+
+
+def test_statuses_along_the_way() -> None:
+    state, _ = _submitted()
+    seen = [state.get(AID).status]
+    deciders: tuple[Callable[[], list[Event]], ...] = (
+        lambda: decide_request_fix(state, AID, reasons=["x"], actor="s", at=T0),
+        lambda: decide_resubmit(state, AID, application=_app(), documents=all_documents(K), at=T0),
+        lambda: decide_verify(state, AID, actor="s", at=T0),
+        lambda: decide_issue(state, AID, actor="s", at=T0),
+        lambda: decide_request_delivery(state, AID, at=T0),
+        lambda: decide_deliver(state, AID, at=T0),
+    )
+    for decide in deciders:
+        _run(state, decide())
+        seen.append(state.get(AID).status)
+    assert seen == [S.DIAJUKAN, S.PERLU_PERBAIKAN, S.DIAJUKAN, S.DIVERIFIKASI, S.TERBIT, S.DIKIRIM, S.SELESAI]
+
+
+@pytest.mark.parametrize("after_fix", [False, True])
+def test_cancel_from_diajukan_and_perlu_perbaikan(after_fix: bool) -> None:
+    state, _ = _submitted()
+    if after_fix:
+        _run(state, decide_request_fix(state, AID, reasons=["x"], actor="s", at=T0))
+    _run(state, decide_cancel(state, AID, at=T0 + 1, reason=" batal "))
+    assert state.get(AID).status is S.DIBATALKAN
+    with pytest.raises(InvalidApplicationTransition):
+        decide_resubmit(state, AID, application=_app(), documents=all_documents(K), at=T0 + 2)
+
+
+@pytest.mark.parametrize(
+    ("path", "decide", "from_status", "to_status"),
+    [
+        ("", lambda s: decide_issue(s, AID, actor="s", at=T0), "diajukan", "terbit"),
+        (
+            "",
+            lambda s: decide_resubmit(s, AID, application=_app(), documents=all_documents(K), at=T0),
+            "diajukan",
+            "diajukan",
+        ),
+        ("", lambda s: decide_hand_over(s, AID, actor="s", at=T0), "diajukan", "selesai"),
+        ("verify_issue", lambda s: decide_cancel(s, AID, at=T0), "terbit", "dibatalkan"),
+        ("verify_issue", lambda s: decide_verify(s, AID, actor="s", at=T0), "terbit", "diverifikasi"),
+        ("verify_issue+handover", lambda s: decide_request_delivery(s, AID, at=T0), "selesai", "dikirim"),
+        ("verify_issue+delivery", lambda s: decide_issue(s, AID, actor="s", at=T0), "selesai", "terbit"),
+        ("fix", lambda s: decide_deliver(s, AID, at=T0), "diajukan", "selesai"),
+    ],
+)
+def test_illegal_transitions_name_from_and_to(
+    path: str, decide: Callable[[ApplicationState], list[Event]], from_status: str, to_status: str
+) -> None:
+    state, _ = _through(K, path) if path else _submitted()
+    before = dict(state.applications)
+    with pytest.raises(InvalidApplicationTransition) as info:
+        decide(state)
+    assert (info.value.from_status, info.value.to_status) == (from_status, to_status)
+    assert state.applications == before
+
+
+def test_hand_over_needs_a_slot_and_deliver_needs_delivery() -> None:
+    state, _ = _through(K, "verify_issue")
+    _run(state, decide_request_delivery(state, AID, at=T0))
+    with pytest.raises(InvalidApplicationTransition):
+        decide_hand_over(state, AID, actor="s", at=T0)
+    state, _ = _through(K, "verify_issue")
+    _run(state, decide_choose_handover_slot(state, AID, slot=T0, at=T0))
+    with pytest.raises(InvalidApplicationTransition):
+        decide_deliver(state, AID, at=T0)
+
+
+def test_submit_rejections() -> None:
+    state, _ = _submitted()
+    kwargs = {"application": _app(), "documents": all_documents(K), "at": T0}
+    with pytest.raises(DuplicateApplication):
+        decide_submit(state, application_id=AID, receipt_number=ReceiptNumber("R-new"), **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(DuplicateApplication):
+        decide_submit(state, application_id=ApplicationId("app-2"), receipt_number=ReceiptNumber("R-app-1"), **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(MissingDocuments) as info:
+        decide_submit(
+            state,
+            application_id=ApplicationId("app-2"),
+            receipt_number=ReceiptNumber("R-2"),
+            application=_app(),
+            documents=["kk", "ktp_ibu"],
+            at=T0,
+        )
+    assert info.value.code == "missing_documents"
+    assert info.value.documents == ["surat_keterangan_lahir", "ktp_ayah", "buku_nikah", "ktp_saksi_1", "ktp_saksi_2"]
+
+
+def test_other_rejections_change_nothing() -> None:
+    state, _ = _submitted()
+    before = dict(state.applications)
+    with pytest.raises(ApplicationNotFound) as nf:
+        decide_verify(state, ApplicationId("nope"), actor="s", at=T0)
+    assert nf.value.code == "application_not_found"
+    with pytest.raises(InvalidElampidCommand):
+        decide_request_fix(state, AID, reasons=[" ", ""], actor="s", at=T0)
+    _run(state, decide_request_fix(state, AID, reasons=["x"], actor="s", at=T0))
+    with pytest.raises(InvalidElampidCommand):
+        decide_resubmit(state, AID, application=_app(M), documents=all_documents(M), at=T0)
+    with pytest.raises(MissingDocuments):
+        decide_resubmit(state, AID, application=_app(), documents=["kk"], at=T0)
+    assert state.get(AID).status is S.PERLU_PERBAIKAN
+    state2, _ = _through(K, "verify_issue")
+    with pytest.raises(InvalidElampidCommand):
+        decide_choose_handover_slot(state2, AID, slot=T0 - 1, at=T0)
+    assert before[AID].status is S.DIAJUKAN
+
+
+def test_resubmission_replaces_data_and_documents() -> None:
+    state, _ = _submitted()
+    _run(state, decide_request_fix(state, AID, reasons=["nama salah"], actor="s", at=T0))
+    fixed = parse_application(K, birth_data(child_name="Nama Benar"), today=TODAY)
+    _run(state, decide_resubmit(state, AID, application=fixed, documents=[*all_documents(K), "kk"], at=T0 + 9))
+    record = state.get(AID)
+    assert record.application == fixed
+    assert record.documents == tuple(all_documents(K))
+    assert record.updated_at == T0 + 9
+
+
+def test_events_are_namespaced_and_versioned() -> None:
+    types = [cls.TYPE for cls in EVENT_TYPES]
+    assert len(set(types)) == len(types) == 10
+    assert all(t.startswith("elampid.") for t in types)
+    assert all(cls.VERSION == 1 for cls in EVENT_TYPES)
+    assert ApplicationSubmitted.TYPE == "elampid.submitted"
+
+
+# --------------------------------------------------------------------------- random histories
+
+DECIDERS = {
+    Action.VERIFY: lambda s, a, t: decide_verify(s, a, actor="s", at=t),
+    Action.REQUEST_FIX: lambda s, a, t: decide_request_fix(s, a, reasons=["r"], actor="s", at=t),
+    Action.RESUBMIT: lambda s, a, t: decide_resubmit(s, a, application=_app(), documents=all_documents(K), at=t),
+    Action.ISSUE: lambda s, a, t: decide_issue(s, a, actor="s", at=t),
+    Action.CHOOSE_HANDOVER_SLOT: lambda s, a, t: decide_choose_handover_slot(s, a, slot=t + 1, at=t),
+    Action.REQUEST_DELIVERY: lambda s, a, t: decide_request_delivery(s, a, at=t),
+    Action.HAND_OVER: lambda s, a, t: decide_hand_over(s, a, actor="s", at=t),
+    Action.DELIVER: lambda s, a, t: decide_deliver(s, a, at=t),
+    Action.CANCEL: lambda s, a, t: decide_cancel(s, a, at=t),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(list(Action))), max_size=40))
+def test_replay_of_random_histories_equals_live_state(steps: list[tuple[int, Action]]) -> None:
+    state, log = ApplicationState(), []
+    ids = [ApplicationId(f"app-{i}") for i in range(3)]
+    for i, aid in enumerate(ids):
+        log += _run(
+            state,
+            decide_submit(
+                state,
+                application_id=aid,
+                receipt_number=ReceiptNumber(f"R{i}"),
+                application=_app(),
+                documents=all_documents(K),
+                at=T0,
+            ),
+        )
+    for n, (index, action) in enumerate(steps):
+        aid = ids[index]
+        status = state.get(aid).status
+        try:
+            events = DECIDERS[action](state, aid, T0 + n)
+        except InvalidApplicationTransition:
+            assert action not in TRANSITIONS[status]
+            continue
+        assert state.get(aid).status is status  # deciding changed nothing
+        log += _run(state, events)
+        assert state.get(aid).status is TRANSITIONS[status][action]
+    assert replay(log).applications == state.applications
+
+
+# --------------------------------------------------------------------------- purity
+
+PACKAGE = Path(__file__).resolve().parents[3] / "modules" / "elampid"
+FORBIDDEN_MODULES = {"time", "random", "secrets", "uuid", "asyncio", "sqlite3", "socket", "os", "subprocess", "io"}
+FORBIDDEN_CALLS = {"now", "utcnow", "today", "uuid4", "open", "time_ns", "monotonic"}
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+def test_domain_reads_no_clock_randomness_or_io(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported: set[str] = set()
+    called: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call):
+            func = node.func
+            called.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+    assert not imported & FORBIDDEN_MODULES
+    assert not called & FORBIDDEN_CALLS
