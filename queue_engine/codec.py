@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Any
 
 import orjson
 
 from .domain.events import EVENT_TYPES, Event
+from .domain.modules import Module
 
 
 class CodecError(ValueError):
@@ -63,6 +64,24 @@ class _Spec:
 
 _SPECS: dict[str, _Spec] = {cls.TYPE: _Spec(cls) for cls in EVENT_TYPES}
 _BY_CLASS: dict[type[Event], _Spec] = {s.cls: s for s in _SPECS.values()}
+
+
+def register_modules(modules: Iterable[Module]) -> None:
+    """Teach the codec the event types of ``modules`` (idempotent; the runtime calls it).
+
+    Raises:
+        ValueError: a type name already belongs to another class.
+    """
+    for module in modules:
+        for cls in module.event_types:
+            known = _SPECS.get(cls.TYPE)
+            if known is not None and known.cls is not cls:
+                raise ValueError(f"event type {cls.TYPE!r} is already {known.cls.__qualname__}")
+            if known is None:
+                spec = _Spec(cls)
+                _SPECS[cls.TYPE] = spec
+                _BY_CLASS[cls] = spec
+
 
 #: (type, from_version) -> function upgrading the data dict by one version.
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}

@@ -108,6 +108,7 @@ class Runtime:
         follow: bool = False,
     ) -> None:
         self.facility = facility
+        codec.register_modules(facility.modules)
         self.log = log
         self.clock: Clock = clock or SystemClock()
         self.ids: IdSource = ids or SystemIds()
@@ -487,6 +488,7 @@ async def load_state(facility: Facility, event_log: EventLog, *, chunk: int = 10
     The cyclic garbage collector is paused while events are folded (they build long-lived,
     acyclic state) and restored afterwards.
     """
+    codec.register_modules(facility.modules)
     was_enabled = gc.isenabled()
     gc.disable()
     try:

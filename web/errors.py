@@ -38,6 +38,7 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     "counter_not_open": (409, "Loket belum dibuka.", "The counter is not open."),
     "counter_busy": (409, "Loket masih melayani tiket lain.", "The counter is still serving another ticket."),
     "counter_idle": (409, "Loket tidak sedang memanggil tiket.", "The counter has no current ticket."),
+    "module_not_enabled": (404, "Layanan ini tidak aktif di fasilitas ini.", "This service is not enabled at this facility."),
     "queue_empty": (409, "Tidak ada antrean yang menunggu.", "Nobody is waiting."),
     "quota_exhausted": (409, "Kuota layanan hari ini sudah habis.", "Today's quota for this service is used up."),
     "outside_opening_hours": (409, "Layanan sedang tutup.", "The service is closed at this time."),

@@ -35,7 +35,15 @@ from typing import Any, assert_never
 
 import orjson
 
-from queue_engine.domain.deltas import Announced, CounterChanged, Delta, QueueChanged, Recorded, TicketChanged
+from queue_engine.domain.deltas import (
+    Announced,
+    CounterChanged,
+    Delta,
+    ModuleChanged,
+    QueueChanged,
+    Recorded,
+    TicketChanged,
+)
 from queue_engine.domain.ids import CounterId, Millis, ServiceCode, TicketId, TicketToken
 from queue_engine.domain.model import Display
 from queue_engine.domain.status import TicketStatus
@@ -322,6 +330,8 @@ class PushHub:
                     pass  # a call message, not a re-render
                 case Recorded():
                     pass  # nothing any view shows
+                case ModuleChanged():
+                    pass  # a module's own views (its routes) are not the hub's topics
                 case _:
                     assert_never(delta)
         # A counter's change (a call, a completion, opening) moves the ETA of everyone waiting for it.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .ids import CounterId, Millis, ServiceCode, TicketId, TicketToken
 from .model import Channel, Payer, Priority
+from .modules import ModuleCommand
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,4 +186,5 @@ Command = (
     | CloseCounter
     | Undo
     | Keyed
+    | ModuleCommand
 )

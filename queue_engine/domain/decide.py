@@ -19,6 +19,7 @@ from .errors import (
     DuplicateId,
     InvalidCommand,
     InvalidTransition,
+    ModuleNotEnabled,
     NotFound,
     NothingToUndo,
     OutsideOpeningHours,
@@ -49,6 +50,7 @@ from .evolve import forgets
 from .forecast import join_prediction
 from .ids import CounterId, Millis, ServiceCode, TicketId, format_number
 from .model import CounterStatus, Lane, Payer, Service
+from .modules import ModuleCommand
 from .ordering import Key
 from .state import CounterState, FacilityState, Ticket
 from .status import Action, TicketStatus, check_transition
@@ -112,8 +114,17 @@ def decide(state: FacilityState, command: c.Command) -> Decision:  # noqa: C901 
             return _undo(state, command)
         case c.Keyed():
             return _keyed(state, command)
+        case ModuleCommand():
+            return _module_command(state, command)
         case _:
             assert_never(command)
+
+
+def _module_command(state: FacilityState, cmd: ModuleCommand) -> Decision:
+    module = state.facility.module(cmd.MODULE)
+    if module is None:
+        raise ModuleNotEnabled(module=cmd.MODULE)
+    return Decision(list(module.decide(state, state.modules[module.name], cmd)), None)
 
 
 def _keyed(state: FacilityState, cmd: c.Keyed) -> Decision:

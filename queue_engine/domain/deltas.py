@@ -45,4 +45,11 @@ class Recorded:
     listener can tell an event it was told of from one it missed."""
 
 
-Delta = QueueChanged | CounterChanged | TicketChanged | Announced | Recorded
+@dataclass(frozen=True, slots=True)
+class ModuleChanged:
+    """A module's state changed (its own views re-render; the core's are untouched)."""
+
+    module: str
+
+
+Delta = QueueChanged | CounterChanged | TicketChanged | Announced | Recorded | ModuleChanged

@@ -71,6 +71,12 @@ class CounterIdle(DomainError):
     message_en = "The counter has no current ticket."
 
 
+class ModuleNotEnabled(DomainError):
+    code = "module_not_enabled"
+    message_id = "Layanan ini tidak aktif di fasilitas ini."
+    message_en = "This service is not enabled at this facility."
+
+
 class QueueEmpty(DomainError):
     code = "queue_empty"
     message_id = "Tidak ada antrean yang menunggu."

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from .ids import CounterId, Millis, ServiceCode, TicketId, TicketToken
 from .model import Channel, Payer, Priority
+from .modules import ModuleEvent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -210,6 +211,7 @@ Event = (
     | CounterClosed
     | ActionUndone
     | CommandRecorded
+    | ModuleEvent
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from .deltas import Announced, CounterChanged, Delta, QueueChanged, Recorded, TicketChanged
+from .deltas import Announced, CounterChanged, Delta, ModuleChanged, QueueChanged, Recorded, TicketChanged
 from .events import (
     ActionUndone,
     CommandRecorded,
@@ -29,11 +29,12 @@ from .events import (
 )
 from .ids import CounterId, Millis, TicketId
 from .model import CounterStatus, Payer
+from .modules import ModuleEvent
 from .state import FacilityState, Ticket
 from .status import TicketStatus
 
 
-def apply(state: FacilityState, event: Event) -> list[Delta]:
+def apply(state: FacilityState, event: Event) -> list[Delta]:  # noqa: C901 - one flat dispatch
     """Fold one event into ``state`` and return the view deltas it causes."""
     state.position += 1
     _advance_clock(state, event.at)
@@ -61,8 +62,19 @@ def apply(state: FacilityState, event: Event) -> list[Delta]:
         case CommandRecorded():
             state.commands[event.key] = event.ticket_id
             return [Recorded()]
+        case ModuleEvent():
+            return _module_event(state, event)
         case _:
             assert_never(event)
+
+
+def _module_event(state: FacilityState, event: ModuleEvent) -> list[Delta]:
+    name = event.module()
+    module = state.facility.module(name)
+    if module is None:
+        raise ValueError(f"event {event.TYPE} belongs to module {name!r}, which is not enabled here")
+    module.apply(state.modules[name], event)
+    return [ModuleChanged(name)]
 
 
 def _advance_clock(state: FacilityState, at: Millis) -> None:

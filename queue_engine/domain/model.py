@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .ids import CounterId, FacilityId, ServiceCode
+from .modules import Module, check_modules
 
 
 class Priority(StrEnum):
@@ -157,8 +158,11 @@ class Facility:
     counters: dict[CounterId, Counter]
     displays: tuple[Display, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    #: secondary modules enabled here (see ``domain.modules``)
+    modules: tuple[Module, ...] = ()
 
     def __post_init__(self) -> None:
+        check_modules(self.modules)
         prefixes = [s.prefix for s in self.services.values()]
         if len(set(prefixes)) != len(prefixes):
             raise ValueError("service prefixes must be unique")
@@ -173,6 +177,10 @@ class Facility:
         p, n = self.policy.priority_ratio
         if p < 1 or n < 1:
             raise ValueError("priority_ratio parts must be >= 1")
+
+    def module(self, name: str) -> Module | None:
+        """The enabled module called ``name``."""
+        return next((m for m in self.modules if m.name == name), None)
 
     def counters_serving(self, service: ServiceCode) -> tuple[Counter, ...]:
         """Counters configured for a service, in configuration order."""

@@ -129,6 +129,7 @@ class FacilityState:
         "facility",
         "idempotency",
         "last_at",
+        "modules",
         "position",
         "quota_used",
         "services",
@@ -163,6 +164,8 @@ class FacilityState:
         self.idempotency: dict[str, TicketId] = {}
         #: today's keyed commands (see commands.Keyed) -> the ticket each concerned
         self.commands: dict[str, TicketId | None] = {}
+        #: each enabled module's own state (see domain.modules)
+        self.modules: dict[str, Any] = {m.name: m.new_state() for m in facility.modules}
 
     def local_day(self, at: Millis) -> str:
         """The facility-local calendar day (ISO) of an instant."""
@@ -204,6 +207,7 @@ class FacilityState:
             "quota_used": [[s, d, used[0], used[1]] for (s, d), used in self.quota_used.items()],
             "idempotency": dict(self.idempotency),
             "commands": dict(self.commands),
+            "modules": {m.name: m.dump(self.modules[m.name]) for m in self.facility.modules},
         }
 
     @classmethod
@@ -242,6 +246,10 @@ class FacilityState:
         state.quota_used = {(ServiceCode(s), d): [j, u] for s, d, j, u in data["quota_used"]}
         state.idempotency = {k: TicketId(v) for k, v in data["idempotency"].items()}
         state.commands = {k: None if v is None else TicketId(v) for k, v in data.get("commands", {}).items()}
+        saved = data.get("modules", {})
+        for module in facility.modules:
+            if module.name in saved:  # a module enabled since the snapshot starts empty
+                state.modules[module.name] = module.load(saved[module.name])
         return state
 
     def open_share(self, service: ServiceCode) -> tuple[float, float]:
