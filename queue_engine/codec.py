@@ -10,6 +10,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Callable, Iterable
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -27,15 +28,29 @@ Converter = Callable[[Any], Any]
 
 
 def _converter(hint: Any) -> Converter | None:
-    """A function turning a JSON value back into ``hint``'s type (None when it is as-is)."""
+    """A function turning a JSON value back into ``hint``'s type (None when it is as-is).
+
+    Core events are flat; modules' events may also hold dates, tuples and nested dataclasses
+    (each nested dataclass decoded field by field the same way). A union of several classes is
+    left as JSON: a module that needs one uses an optional field per class instead.
+    """
+    origin = typing.get_origin(hint)
     if isinstance(hint, type) and issubclass(hint, StrEnum):
         return _enum_converter(hint)
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+    if hint is date:
+        return date.fromisoformat
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _Spec(hint).build
+    if isinstance(hint, types.UnionType) or origin is typing.Union:
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
         conv = _converter(inner[0]) if len(inner) == 1 else None
         if conv is None:
             return None
         return lambda v: None if v is None else conv(v)
+    if origin is tuple or hint is tuple:
+        args = typing.get_args(hint)
+        item = _converter(args[0]) if len(args) == 2 and args[1] is Ellipsis else None
+        return tuple if item is None else lambda v: tuple(map(item, v))
     return None
 
 
@@ -55,11 +70,20 @@ def _enum_converter(enum: type[StrEnum]) -> Converter:
 class _Spec:
     __slots__ = ("cls", "converters", "names")
 
-    def __init__(self, cls: type[Event]) -> None:
+    def __init__(self, cls: type[Any]) -> None:
         hints = typing.get_type_hints(cls)
         self.cls = cls
         self.names = tuple(f.name for f in dataclasses.fields(cls))
         self.converters = tuple((n, c) for n in self.names if (c := _converter(hints[n])) is not None)
+
+    def build(self, data: Any) -> Any:
+        """An instance from its JSON object (a nested dataclass inside a module's event)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"{self.cls.__name__}: expected an object, not {type(data).__name__}")
+        data = dict(data)
+        for name, conv in self.converters:
+            data[name] = conv(data[name])
+        return self.cls(**data)
 
 
 _SPECS: dict[str, _Spec] = {cls.TYPE: _Spec(cls) for cls in EVENT_TYPES}
@@ -116,7 +140,8 @@ def event_from_dict(raw: dict[str, Any]) -> Event:
     try:
         for name, conv in spec.converters:
             data[name] = conv(data[name])
-        return spec.cls(**data)
+        event: Event = spec.cls(**data)
+        return event
     except (KeyError, TypeError, ValueError) as exc:
         raise CodecError(f"bad {type_name} payload: {exc}") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, ClassVar
 
 import pytest
@@ -12,6 +13,7 @@ from queue_engine.domain.decide import decide
 from queue_engine.domain.deltas import ModuleChanged
 from queue_engine.domain.errors import DomainError, ModuleNotEnabled
 from queue_engine.domain.evolve import apply
+from queue_engine.domain.model import Priority
 from queue_engine.domain.modules import ModuleCommand, ModuleEvent
 from queue_engine.domain.state import FacilityState
 
@@ -124,3 +126,45 @@ def test_the_codec_refuses_a_type_name_taken_by_another_class() -> None:
     codec.register_modules([Guestbook()])
     with pytest.raises(ValueError, match="already"):
         codec.register_modules([Other()])
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    born: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Registered(ModuleEvent):
+    TYPE: ClassVar[str] = "registry.registered"
+    person: Person
+    witness: Person | None
+    documents: tuple[str, ...]
+    kinds: tuple[Priority, ...]
+
+
+class Registry(Guestbook):
+    name = "registry"
+    event_types = (Registered,)  # type: ignore[assignment]
+
+
+def test_module_events_may_hold_dates_tuples_and_nested_dataclasses() -> None:
+    """What a module's event holds comes back as the same types, not as JSON lists and objects."""
+    codec.register_modules([Registry()])
+    event = Registered(
+        at=START,
+        person=Person("Siti", date(2024, 2, 29)),
+        witness=None,
+        documents=("ktp", "kk"),
+        kinds=(Priority.LANSIA,),
+    )
+    for sample in (event, replace(event, witness=Person("Budi", date(1990, 1, 1)))):
+        decoded = codec.decode_event(codec.encode_event(sample))
+        assert decoded == sample
+        assert isinstance(decoded, Registered) and type(decoded.documents) is tuple
+        assert type(decoded.person.born) is date and type(decoded.kinds[0]) is Priority
+    with pytest.raises(codec.CodecError):
+        codec.decode_event(
+            b'{"t": "registry.registered", "v": 1, "d": {"at": 1, "person": "Siti",'
+            b' "witness": null, "documents": [], "kinds": []}}'
+        )
