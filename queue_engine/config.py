@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import tomllib
 from importlib import resources
@@ -10,6 +11,7 @@ from typing import Any
 
 from .domain.ids import CounterId, FacilityId, ServiceCode
 from .domain.model import Counter, Display, Facility, Policy, Quota, Service, Window
+from .domain.modules import Module
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -45,6 +47,7 @@ def parse_facility(data: dict[str, Any], *, source: str = "<config>") -> Facilit
             for d in data.get("displays", [])
         )
         policy = _policy(data.get("policy", {}))
+        modules = tuple(_module(m) for m in data.get("modules", []))
         return Facility(
             id=FacilityId(head["id"]),
             name=head["name"],
@@ -53,11 +56,30 @@ def parse_facility(data: dict[str, Any], *, source: str = "<config>") -> Facilit
             counters={c.id: c for c in counters},
             displays=displays,
             policy=policy,
+            modules=modules,
         )
     except KeyError as exc:
         raise ConfigError(f"{source}: missing key {exc}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def _module(raw: dict[str, Any]) -> Module:
+    """A ``[[modules]]`` entry: ``use = "elampid"`` (the package ``modules.elampid``, its ``MODULE``)
+    or ``use = "package.path:factory"``; every other key is an option passed to the factory."""
+    options = dict(raw)
+    use = options.pop("use")
+    if not isinstance(use, str) or not use:
+        raise ValueError("a module's 'use' must name it")
+    path, _, attribute = use.partition(":") if ":" in use else (f"modules.{use}", ":", "MODULE")
+    try:
+        target = getattr(importlib.import_module(path), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"module {use!r} cannot be loaded: {exc}") from None
+    module: Module = target(**options) if callable(target) else target
+    if options and not callable(target):
+        raise ValueError(f"module {use!r} takes no options")
+    return module
 
 
 def _service(raw: dict[str, Any]) -> Service:
