@@ -6,88 +6,22 @@ class changes nothing on disk; a ``VERSION`` bump comes with an upcaster in ``UP
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from collections.abc import Callable, Iterable
-from datetime import date
-from enum import StrEnum
 from typing import Any
 
 import orjson
 
 from .domain.events import EVENT_TYPES, Event
 from .domain.modules import Module
+from .domain.typed import Spec
 
 
 class CodecError(ValueError):
     """A stored event cannot be decoded (unknown type or version, malformed payload)."""
 
 
-Converter = Callable[[Any], Any]
-
-
-def _converter(hint: Any) -> Converter | None:
-    """A function turning a JSON value back into ``hint``'s type (None when it is as-is).
-
-    Core events are flat; modules' events may also hold dates, tuples and nested dataclasses
-    (each nested dataclass decoded field by field the same way). A union of several classes is
-    left as JSON: a module that needs one uses an optional field per class instead.
-    """
-    origin = typing.get_origin(hint)
-    if isinstance(hint, type) and issubclass(hint, StrEnum):
-        return _enum_converter(hint)
-    if hint is date:
-        return date.fromisoformat
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _Spec(hint).build
-    if isinstance(hint, types.UnionType) or origin is typing.Union:
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        conv = _converter(inner[0]) if len(inner) == 1 else None
-        if conv is None:
-            return None
-        return lambda v: None if v is None else conv(v)
-    if origin is tuple or hint is tuple:
-        args = typing.get_args(hint)
-        item = _converter(args[0]) if len(args) == 2 and args[1] is Ellipsis else None
-        return tuple if item is None else lambda v: tuple(map(item, v))
-    return None
-
-
-def _enum_converter(enum: type[StrEnum]) -> Converter:
-    """``enum(value)``, with the usual case (a member's value) as one dict lookup (replay speed)."""
-    members = enum._value2member_map_
-
-    def convert(value: Any) -> Any:
-        try:
-            return members[value]
-        except (KeyError, TypeError):
-            return enum(value)  # not a member's value: the same result or ValueError as before
-
-    return convert
-
-
-class _Spec:
-    __slots__ = ("cls", "converters", "names")
-
-    def __init__(self, cls: type[Any]) -> None:
-        hints = typing.get_type_hints(cls)
-        self.cls = cls
-        self.names = tuple(f.name for f in dataclasses.fields(cls))
-        self.converters = tuple((n, c) for n in self.names if (c := _converter(hints[n])) is not None)
-
-    def build(self, data: Any) -> Any:
-        """An instance from its JSON object (a nested dataclass inside a module's event)."""
-        if not isinstance(data, dict):
-            raise TypeError(f"{self.cls.__name__}: expected an object, not {type(data).__name__}")
-        data = dict(data)
-        for name, conv in self.converters:
-            data[name] = conv(data[name])
-        return self.cls(**data)
-
-
-_SPECS: dict[str, _Spec] = {cls.TYPE: _Spec(cls) for cls in EVENT_TYPES}
-_BY_CLASS: dict[type[Event], _Spec] = {s.cls: s for s in _SPECS.values()}
+_SPECS: dict[str, Spec] = {cls.TYPE: Spec(cls) for cls in EVENT_TYPES}
+_BY_CLASS: dict[type[Event], Spec] = {s.cls: s for s in _SPECS.values()}
 
 
 def register_modules(modules: Iterable[Module]) -> None:
@@ -102,7 +36,7 @@ def register_modules(modules: Iterable[Module]) -> None:
             if known is not None and known.cls is not cls:
                 raise ValueError(f"event type {cls.TYPE!r} is already {known.cls.__qualname__}")
             if known is None:
-                spec = _Spec(cls)
+                spec = Spec(cls)
                 _SPECS[cls.TYPE] = spec
                 _BY_CLASS[cls] = spec
 
