@@ -58,3 +58,10 @@ def test_a_module_that_cannot_be_loaded_is_a_configuration_error(entry: str, err
 def test_the_same_module_twice_is_refused() -> None:
     with pytest.raises(ConfigError, match="unique"):
         facility_with('[[modules]]\nuse = "tests.domain.test_modules:Guestbook"\n' * 2)
+
+
+def test_e_lampid_is_enabled_by_its_short_name() -> None:
+    from modules.elampid import ElampidModule
+
+    (module,) = facility_with('[[modules]]\nuse = "elampid"\n').modules
+    assert isinstance(module, ElampidModule) and module.name == "elampid"

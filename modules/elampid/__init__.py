@@ -2,7 +2,8 @@
 
 This package holds the module's pure domain: identity-number checks (:mod:`.identity`), the
 application data and document checklist (:mod:`.application`) and the lifecycle with its events
-(:mod:`.domain`). Routes, uploads, receipts/PINs and the engine hook come later (issue 5).
+(:mod:`.domain`), and the engine module with its commands (:mod:`.module`; enable it with
+``[[modules]] use = "elampid"``). Routes, uploads and receipts/PINs come later (issue 5).
 """
 
 from __future__ import annotations
@@ -64,9 +65,11 @@ from .errors import (
     MissingDocuments,
 )
 from .identity import PROVINCE_CODES, Kk, Nik, check_kk, check_nik, mask
+from .module import MODULE, ElampidModule
 
 __all__ = [
     "EVENT_TYPES",
+    "MODULE",
     "PROVINCE_CODES",
     "REQUIRED_DOCUMENTS",
     "TRANSITIONS",
@@ -89,6 +92,7 @@ __all__ = [
     "DeathApplication",
     "DeliveryRequested",
     "DuplicateApplication",
+    "ElampidModule",
     "Event",
     "FixRequested",
     "HandoverSlotChosen",

@@ -18,8 +18,9 @@ from enum import StrEnum
 from typing import ClassVar, NewType, assert_never
 
 from queue_engine.domain.ids import Millis
+from queue_engine.domain.modules import ModuleEvent
 
-from .application import Application, CertificateKind, missing_documents
+from .application import Application, BirthApplication, CertificateKind, DeathApplication, missing_documents
 from .errors import (
     ApplicationNotFound,
     DuplicateApplication,
@@ -89,95 +90,110 @@ def check_transition(current: ApplicationStatus, action: Action) -> ApplicationS
 # --------------------------------------------------------------------------- events
 
 
+def _the_application(birth: BirthApplication | None, death: DeathApplication | None) -> Application:
+    application = birth if birth is not None else death
+    assert application is not None, "an application event carries its application"
+    return application
+
+
+def _by_kind(application: Application) -> tuple[BirthApplication | None, DeathApplication | None]:
+    """``(birth, death)`` event fields for ``application``: one field per kind (a union cannot be decoded)."""
+    if isinstance(application, BirthApplication):
+        return application, None
+    return None, application
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ApplicationSubmitted:
+class ApplicationSubmitted(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.submitted"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
     receipt_number: ReceiptNumber
-    application: Application
+    #: the application, in the field of its kind (the other is None)
+    birth: BirthApplication | None = None
+    death: DeathApplication | None = None
     documents: tuple[str, ...]
+
+    @property
+    def application(self) -> Application:
+        return _the_application(self.birth, self.death)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ApplicationVerified:
+class ApplicationVerified(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.verified"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
     actor: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FixRequested:
+class FixRequested(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.fix_requested"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
     actor: str
     reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ApplicationResubmitted:
+class ApplicationResubmitted(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.resubmitted"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
-    application: Application
+    #: the application, in the field of its kind (the other is None)
+    birth: BirthApplication | None = None
+    death: DeathApplication | None = None
     documents: tuple[str, ...]
+
+    @property
+    def application(self) -> Application:
+        return _the_application(self.birth, self.death)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateIssued:
+class CertificateIssued(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.issued"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
     actor: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HandoverSlotChosen:
+class HandoverSlotChosen(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.handover_slot_chosen"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
     slot: Millis
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeliveryRequested:
+class DeliveryRequested(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.delivery_requested"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateDelivered:
+class CertificateDelivered(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.delivered"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
     courier_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CertificateHandedOver:
+class CertificateHandedOver(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.handed_over"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
     actor: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ApplicationCancelled:
+class ApplicationCancelled(ModuleEvent):
     TYPE: ClassVar[str] = "elampid.cancelled"
     VERSION: ClassVar[int] = 1
-    at: Millis
     application_id: ApplicationId
     reason: str = ""
 
@@ -268,9 +284,15 @@ def decide_submit(
     if receipt_number in state.receipts:
         raise DuplicateApplication(field="receipt_number")
     docs = _require_documents(application, documents)
+    birth, death = _by_kind(application)
     return [
         ApplicationSubmitted(
-            at=at, application_id=application_id, receipt_number=receipt_number, application=application, documents=docs
+            at=at,
+            application_id=application_id,
+            receipt_number=receipt_number,
+            documents=docs,
+            birth=birth,
+            death=death,
         )
     ]
 
@@ -305,7 +327,8 @@ def decide_resubmit(
     if application.KIND is not record.kind:
         raise InvalidElampidCommand(field="kind", reason="kind_changed")
     docs = _require_documents(application, documents)
-    return [ApplicationResubmitted(at=at, application_id=application_id, application=application, documents=docs)]
+    birth, death = _by_kind(application)
+    return [ApplicationResubmitted(at=at, application_id=application_id, documents=docs, birth=birth, death=death)]
 
 
 def decide_issue(state: ApplicationState, application_id: ApplicationId, *, actor: str, at: Millis) -> list[Event]:

@@ -40,10 +40,29 @@ def converter(hint: Any) -> Converter | None:
             return None
         return lambda v: None if v is None else conv(v)
     if origin is tuple or hint is tuple:
-        args = typing.get_args(hint)
-        item = converter(args[0]) if len(args) == 2 and args[1] is Ellipsis else None
-        return tuple if item is None else lambda v: tuple(map(item, v))
+        return _tuple_converter(typing.get_args(hint))
     return None
+
+
+def _tuple_converter(args: tuple[Any, ...]) -> Converter:
+    """``tuple[X, ...]``: each item as X; ``tuple[X, Y]``: each position as its own type."""
+    if len(args) == 2 and args[1] is Ellipsis:
+        item = converter(args[0])
+        return tuple if item is None else lambda v: tuple(map(item, v))
+    positions = [converter(a) or _same for a in args]
+    if not args or all(c is _same for c in positions):
+        return tuple
+
+    def convert(value: Any) -> tuple[Any, ...]:
+        if len(value) != len(positions):
+            raise ValueError(f"expected {len(positions)} items, not {len(value)}")
+        return tuple(c(v) for c, v in zip(positions, value, strict=True))
+
+    return convert
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _enumconverter(enum: type[StrEnum]) -> Converter:

@@ -16,6 +16,7 @@ from queue_engine.domain.evolve import apply
 from queue_engine.domain.model import Priority
 from queue_engine.domain.modules import ModuleCommand, ModuleEvent
 from queue_engine.domain.state import FacilityState
+from queue_engine.domain.typed import from_json
 
 from ..conftest import START, make_facility
 
@@ -168,3 +169,24 @@ def test_module_events_may_hold_dates_tuples_and_nested_dataclasses() -> None:
             b'{"t": "registry.registered", "v": 1, "d": {"at": 1, "person": "Siti",'
             b' "witness": null, "documents": [], "kinds": []}}'
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    people: tuple[Person, Person]
+    anything: tuple  # type: ignore[type-arg]
+    plain: tuple[str, int]
+
+
+def test_from_json_decodes_fixed_length_tuples_position_by_position() -> None:
+    people = [{"name": "A", "born": "2000-01-01"}, {"name": "B", "born": "2001-02-03"}]
+    raw: dict[str, Any] = {
+        "people": people,
+        "anything": [1, "x"],
+        "plain": ["a", 1],
+    }
+    pair = from_json(Pair, raw)
+    assert pair.people == (Person("A", date(2000, 1, 1)), Person("B", date(2001, 2, 3)))
+    assert pair.anything == (1, "x") and pair.plain == ("a", 1)
+    with pytest.raises(ValueError, match="expected 2 items"):
+        from_json(Pair, {**raw, "people": people[:1]})
