@@ -336,11 +336,15 @@ def test_replay_of_random_histories_equals_live_state(steps: list[tuple[int, Act
 # --------------------------------------------------------------------------- purity
 
 PACKAGE = Path(__file__).resolve().parents[3] / "modules" / "elampid"
+#: the module's I/O edges (storing uploads), outside the pure domain on purpose
+IO_EDGES = {"uploads.py"}
 FORBIDDEN_MODULES = {"time", "random", "secrets", "uuid", "asyncio", "sqlite3", "socket", "os", "subprocess", "io"}
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "uuid4", "open", "time_ns", "monotonic"}
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(p for p in PACKAGE.glob("*.py") if p.name not in IO_EDGES), ids=lambda p: p.name
+)
 def test_domain_reads_no_clock_randomness_or_io(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     imported: set[str] = set()
