@@ -108,7 +108,6 @@ class Runtime:
         follow: bool = False,
     ) -> None:
         self.facility = facility
-        codec.register_modules(facility.modules)
         self.log = log
         self.clock: Clock = clock or SystemClock()
         self.ids: IdSource = ids or SystemIds()
@@ -145,6 +144,8 @@ class Runtime:
         self._task: asyncio.Task[None] | None = None
         self._busy = False  # a batch is being decided or written
         self._stopping = False
+        #: set when close() begins: the batch being written is finished, nothing more is taken
+        self.draining = asyncio.Event()
 
     def now(self) -> Millis:
         return self.clock.now()
@@ -158,10 +159,12 @@ class Runtime:
         if self.follow:
             self._follower = asyncio.create_task(self._follow(), name=f"antre-follower-{self.facility.id}")
         self._stopping = False
+        self.draining.clear()
         self._task = asyncio.create_task(self._sequencer(), name=f"antre-sequencer-{self.facility.id}")
 
     async def close(self) -> None:
         """Stop taking commands. A batch being written is finished and answered; queued ones fail."""
+        self.draining.set()
         if self._task is not None:
             self._stopping = True
             if not self._busy:
@@ -198,11 +201,22 @@ class Runtime:
             DomainError: the command was rejected; nothing changed.
             LogUnavailable: the log could not be written; nothing changed, retry later.
         """
+        return await self.enqueue(command)
+
+    def enqueue(self, command: Command) -> asyncio.Future[Result]:
+        """Queue one command now, in this order; the future resolves as :meth:`submit` returns.
+
+        Cancelling the future withdraws a command still in the queue (one being written is
+        written all the same).
+
+        Raises:
+            LogUnavailable: the engine is not running.
+        """
         if self._task is None or self._task.done():
             raise LogUnavailable("engine is not running")
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(command, future, [], []))
-        return await future
+        return future
 
     async def _sequencer(self) -> None:
         loop = asyncio.get_running_loop()

@@ -85,7 +85,7 @@ FAIL_FAST_S = CONNECT_TIMEOUT_S + COMMAND_TIMEOUT_S
 DEADLINE_S = 25
 #: how long stopping the engine may take (cancelling its follower's XREAD is immediate when it works)
 CLOSE_S = 5
-#: close() is tried after 0..STOP_STEPS-1 scheduling points past a command, STOP_ROUNDS times over
+#: close() is tried after 0..STOP_STEPS-1 Redis round trips past a command, STOP_ROUNDS times over
 STOP_STEPS = 40
 STOP_ROUNDS = 3
 
@@ -390,7 +390,9 @@ async def test_a_following_runtime_on_redis_stops_promptly(redis_url: str, key_p
     """close() stops a following Runtime on Redis promptly and leaves no task behind, wherever its follower is.
 
     After a command the follower takes the new entry and sends its next XREAD; close() comes after
-    0, 1, 2… scheduling points, so it lands on each step of that cycle in turn.
+    0, 1, 2… round trips to Redis on another connection (the follower moves on meanwhile), so it
+    lands on each step of that cycle: before the entry arrives, while it is taken, while the next
+    XREAD is sent, and while it blocks.
 
     The bug this guards against: redis-py sends through ``asyncio.wait_for`` when a socket timeout is
     set, and 3.11's ``wait_for`` drops a cancellation that arrives once the write is done; the one
@@ -408,8 +410,8 @@ async def test_a_following_runtime_on_redis_stops_promptly(redis_url: str, key_p
             with anyio.fail_after(CLOSE_S):
                 await runtime.start()
                 await runtime.submit(OpenCounter(at=clock.now(), counter=LOKET_1, actor="petugas"))
-                for _ in range(steps):
-                    await asyncio.sleep(0)  # one scheduling point: let the follower take one step
+                for _ in range(steps):  # a round trip each: the follower moves on meanwhile
+                    await log.last_position(facility.id)
         finally:
             with anyio.move_on_after(CLOSE_S) as closing:
                 await runtime.close()

@@ -473,10 +473,9 @@ async def test_close_answers_the_batch_in_flight_and_fails_queued_commands(env: 
     with anyio.fail_after(5):
         in_flight = asyncio.create_task(runtime.submit(env.issue()))
         await spy.entered.wait()
-        queued = asyncio.create_task(runtime.submit(env.issue()))
-        await asyncio.sleep(0)  # let it reach the queue
+        queued = runtime.enqueue(env.issue())
         closing = asyncio.create_task(runtime.close())
-        await asyncio.sleep(0)  # let close() begin while the append is held
+        await runtime.draining.wait()  # close() has begun while the append is held
         spy.gate.set()
         await closing
         assert (await in_flight).position == 1
@@ -512,13 +511,12 @@ async def test_close_after_a_queued_caller_gave_up(env: Env):
     with anyio.fail_after(5):
         in_flight = asyncio.create_task(runtime.submit(env.issue()))
         await spy.entered.wait()
-        gave_up = asyncio.create_task(runtime.submit(env.issue()))
-        await asyncio.sleep(0)  # let it reach the queue
+        gave_up = runtime.enqueue(env.issue())
         gave_up.cancel()
         with pytest.raises(asyncio.CancelledError):
             await gave_up
         closing = asyncio.create_task(runtime.close())
-        await asyncio.sleep(0)  # let close() begin while the append is held
+        await runtime.draining.wait()  # close() has begun while the append is held
         spy.gate.set()
         await closing
         assert (await in_flight).position == 1
