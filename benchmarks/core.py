@@ -49,7 +49,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.machine import CpuWatch, machine_info, tmp_fs
+from benchmarks.machine import CpuWatch, machine_info, report_fields, tmp_fs
 from queue_engine import (
     CallNext,
     Channel,
@@ -579,15 +579,8 @@ def main(argv: list[str] | None = None) -> int:
     figures.update(
         mode="quick" if args.quick else "full",
         stat="best of rounds (medians in *_median)",
-        python=info["python"],
-        machine=f"{info['cpu']}, {info['cores']} cores, {info['platform']}",
-        cpu=info["cpu"],
-        cores=info["cores"],
-        platform=info["platform"],
-        others_cpu_pct=others,
-        date=datetime.now(UTC).strftime("%Y-%m-%d"),
         sections_s=sections,
-        seconds=round(total, 1),
+        **report_fields(info, others, total),
     )
     print(json.dumps(figures))
     return 0

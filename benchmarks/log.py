@@ -82,7 +82,7 @@ from benchmarks.core import (
     history,
     percentiles_ms,
 )
-from benchmarks.machine import CpuWatch, machine_info, tmp_fs, version
+from benchmarks.machine import CpuWatch, machine_info, report_fields, tmp_fs, version
 from queue_engine import (
     CallNext,
     Facility,
@@ -497,16 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     figures.update(
         mode="quick" if args.quick else "full",
         stat="best of rounds (medians in *_median); latency percentiles over all samples",
-        python=info["python"],
         libs=info["libs"],
         tree=info["tree"],
-        machine=f"{info['cpu']}, {info['cores']} cores, {info['platform']}",
-        cpu=info["cpu"],
-        cores=info["cores"],
-        platform=info["platform"],
-        others_cpu_pct=others,
-        date=datetime.now(UTC).strftime("%Y-%m-%d"),
-        seconds=round(total, 1),
+        **report_fields(info, others, total),
     )
     print(json.dumps(figures))
     return 0

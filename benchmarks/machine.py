@@ -77,3 +77,17 @@ def tmp_fs(path: Path) -> str:
     except OSError:
         pass
     return fstype
+
+
+def report_fields(info: dict[str, Any], others_cpu_pct: float | None, seconds: float) -> dict[str, Any]:
+    """The machine and run fields every benchmark's last JSON line ends with."""
+    return {
+        "python": info["python"],
+        "machine": f"{info['cpu']}, {info['cores']} cores, {info['platform']}",
+        "cpu": info["cpu"],
+        "cores": info["cores"],
+        "platform": info["platform"],
+        "others_cpu_pct": others_cpu_pct,
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "seconds": round(seconds, 1),
+    }
