@@ -16,15 +16,16 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from display_board.routes import routes as board_routes
 from queue_engine.clock import Clock, IdSource
-from queue_engine.config import demo_path, load_facility
+from queue_engine.config import facility_file, load_facility
 from queue_engine.domain.model import Facility
 from queue_engine.log import EventLog, open_log
 from queue_engine.runtime import Runtime
 
 from .api import routes as api_routes
 from .auth import Accounts
-from .errors import EXCEPTION_HANDLERS
+from .errors import EXCEPTION_HANDLERS, MODULE_STATUSES
 from .hub import PushHub
+from .modules import WebModule, load_web_modules
 from .pages import routes as page_routes
 from .settings import Settings
 from .state import AppState
@@ -42,7 +43,8 @@ def create_app(
 ) -> Starlette:
     """Build the app. ``log``, ``clock``, ``ids``, ``facility`` and ``accounts`` override settings (tests)."""
     the_facility = facility or load_facility(settings.facility_path)
-    the_accounts = accounts or Accounts.from_toml(settings.facility_path or demo_path())
+    the_accounts = accounts or Accounts.from_toml(facility_file(settings.facility_path))
+    web_modules = load_web_modules(the_facility)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
@@ -53,16 +55,24 @@ def create_app(
         await runtime.start()
         hub = PushHub(runtime, settings)
         await hub.start()
+        state = AppState(
+            settings=settings,
+            facility=the_facility,
+            accounts=the_accounts,
+            runtime=runtime,
+            hub=hub,
+            registry=CollectorRegistry(),
+            web_modules=web_modules,
+        )
+        started: list[WebModule] = []
         try:
-            yield AppState(
-                settings=settings,
-                facility=the_facility,
-                accounts=the_accounts,
-                runtime=runtime,
-                hub=hub,
-                registry=CollectorRegistry(),
-            )
+            for part in web_modules:
+                await part.start(state)
+                started.append(part)
+            yield state
         finally:
+            for part in reversed(started):
+                await part.close()
             await hub.close()
             await runtime.close()
             if log is None:
@@ -77,9 +87,14 @@ def create_app(
             same_site="strict",
         )
     ]
-    return Starlette(
-        routes=[*api_routes(), *ws_routes(), *page_routes(), *board_routes()],
+    module_routes = [route for part in web_modules for route in part.routes()]
+    app = Starlette(
+        routes=[*api_routes(web_modules), *ws_routes(), *page_routes(), *board_routes(), *module_routes],
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    setattr(
+        app.state, MODULE_STATUSES, {code: status for part in web_modules for code, status in part.messages().items()}
+    )
+    return app

@@ -40,6 +40,8 @@ class User:
     password_hash: str
     counters: frozenset[str] = frozenset()
     name: str = ""
+    #: the kelurahan whose e-Lampid applications this user handles
+    kelurahan: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class Principal:
     counters: frozenset[str] = frozenset()
     display: str | None = None
     via_session: bool = False
+    kelurahan: frozenset[str] = frozenset()
 
     def may_operate(self, counter: str) -> bool:
         return self.role is Role.ADMIN or (self.role is Role.STAFF and counter in self.counters)
@@ -82,6 +85,7 @@ class Accounts:
                 password_hash=u["password_hash"],
                 counters=frozenset(u.get("counters", ())),
                 name=u.get("name", ""),
+                kelurahan=frozenset(u.get("kelurahan", ())),
             )
             for u in data.get("users", [])
         }
@@ -146,7 +150,13 @@ def authenticate(conn: HTTPConnection[Any], accounts: Accounts) -> Principal | N
     if isinstance(username, str):
         user = accounts.users.get(username)
         if user is not None:
-            return Principal(role=user.role, name=user.username, counters=user.counters, via_session=True)
+            return Principal(
+                role=user.role,
+                name=user.username,
+                counters=user.counters,
+                via_session=True,
+                kelurahan=user.kelurahan,
+            )
     return None
 
 

@@ -83,18 +83,40 @@ class ApiError(Exception):
         self.params = params
 
 
+def _param(value: Any) -> bool:
+    """Scalars, lists of scalars (field names), flat string maps (field -> reason code)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return True
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, str | int) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    return False
+
+
 def error_body(code: str, params: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
     status, message_id, message_en = MESSAGES.get(code, (400, "Permintaan ditolak.", "Request refused."))
     body: dict[str, Any] = {"code": code, "message_id": message_id, "message_en": message_en}
     if params:
-        body["params"] = {k: v for k, v in params.items() if isinstance(v, str | int | float | bool) or v is None}
+        body["params"] = {k: v for k, v in params.items() if _param(v)}
     return status, body
 
 
+#: where the app keeps its modules' error statuses (``request.app.state``)
+MODULE_STATUSES = "module_error_statuses"
+
+
 async def _domain(request: Request, exc: Exception) -> Response:
+    """The core's errors by :data:`MESSAGES`; a module's errors carry their own texts, the module its status."""
     assert isinstance(exc, DomainError)
     status, body = error_body(exc.code, exc.params)
-    return JSONResponse(body, status_code=status)
+    if not type(exc).__module__.startswith("queue_engine."):
+        statuses: dict[str, int] = getattr(request.app.state, MODULE_STATUSES, {})
+        status = statuses.get(exc.code, status if exc.code in MESSAGES else 422)
+        body["message_id"], body["message_en"] = exc.message_id, exc.message_en
+    retry = exc.params.get("retry_after_s")
+    headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _api(request: Request, exc: Exception) -> Response:

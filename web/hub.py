@@ -31,7 +31,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
-from typing import Any, assert_never
+from typing import Any, Protocol, assert_never
 
 import orjson
 
@@ -71,6 +71,24 @@ class Kind(StrEnum):
     BOARD = "board"
     TICKET = "ticket"
     COUNTER = "counter"
+    #: a module's own topic: ``module:<module name>/<ident>`` (see :class:`TopicSource`)
+    MODULE = "module"
+
+
+class TopicSource(Protocol):
+    """A module's live views (``web.modules``): what its topics show, and when they change."""
+
+    def exists(self, ident: str) -> bool:
+        """Whether ``ident`` names something this module shows."""
+        ...
+
+    def render(self, ident: str, now: Millis) -> dict[str, Any] | None:
+        """Its full content now (None: gone)."""
+        ...
+
+    def touched(self, ident: str, tickets: set[TicketId]) -> bool:
+        """Whether a change of one of these engine ``tickets`` changes what ``ident`` shows."""
+        ...
 
 
 class UnknownTopic(LookupError):
@@ -117,7 +135,7 @@ class Subscriber:
 
 
 class _Topic:
-    __slots__ = ("floor", "history", "ident", "idle_since", "key", "kind", "subscribers")
+    __slots__ = ("floor", "history", "ident", "idle_since", "key", "kind", "last", "subscribers")
 
     def __init__(self, key: str, kind: Kind, ident: str, floor: int, history: int) -> None:
         self.key = key
@@ -128,6 +146,8 @@ class _Topic:
         self.history: deque[tuple[int, str]] = deque(maxlen=history)
         self.subscribers: set[Subscriber] = set()
         self.idle_since: float | None = None
+        #: the last content sent (module topics: re-rendered on every change of the module, sent only when it differs)
+        self.last: dict[str, Any] | None = None
 
     def record(self, position: int, messages: list[str]) -> None:
         for message in messages:
@@ -166,6 +186,8 @@ class PushHub:
         self._topics: dict[str, _Topic] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._published = asyncio.Event()
+        #: module name -> its topics (``web.modules`` registers them before the app serves)
+        self._sources: dict[str, TopicSource] = {}
         facility = runtime.facility
         self._displays: dict[str, Display] = {d.id: d for d in facility.displays}
         #: display id -> (services shown, counters shown), as ``board_view`` chooses them
@@ -174,6 +196,10 @@ class PushHub:
             shown = frozenset(display.services or facility.services)
             counters = frozenset(c.id for c in facility.counters.values() if shown.intersection(c.services))
             self._board_scope[display.id] = (shown, counters)
+
+    def add_source(self, module: str, source: TopicSource) -> None:
+        """Serve ``module:<module>/<ident>`` topics from ``source``."""
+        self._sources[module] = source
 
     async def start(self) -> None:
         """Start listening to the runtime (it must be started already)."""
@@ -234,6 +260,7 @@ class PushHub:
             if data is None:
                 self._retire(entry, GONE)
                 raise UnknownTopic(topic)
+            entry.last = data
             sub.backlog.append(encode("snapshot", self.position, data=data))
         entry.subscribers.add(sub)
         entry.idle_since = None
@@ -304,7 +331,9 @@ class PushHub:
                 if data is None:
                     self._retire(entry, GONE)
                     continue
-                messages.append(encode("update", position, data=data))
+                if entry.kind is not Kind.MODULE or data != entry.last:
+                    entry.last = data
+                    messages.append(encode("update", position, data=data))
             if entry.kind is Kind.BOARD and calls:
                 shown = self._board_scope[entry.ident][0]
                 messages.extend(text for service, text in calls if service in shown)
@@ -318,6 +347,7 @@ class PushHub:
         services: set[ServiceCode] = set()
         counters: set[CounterId] = set()
         tickets: set[TicketId] = set()
+        modules: set[str] = set()
         for _, delta in batch:
             match delta:
                 case QueueChanged():
@@ -331,7 +361,7 @@ class PushHub:
                 case Recorded():
                     pass  # nothing any view shows
                 case ModuleChanged():
-                    pass  # a module's own views (its routes) are not the hub's topics
+                    modules.add(delta.module)
                 case _:
                     assert_never(delta)
         # A counter's change (a call, a completion, opening) moves the ETA of everyone waiting for it.
@@ -341,7 +371,12 @@ class PushHub:
             entry.key
             for entry in self._topics.values()
             if self._touched(entry, services, counters, tickets, eta_services)
+            or (entry.kind is Kind.MODULE and self._module_touched(entry.ident, modules, tickets))
         }
+
+    def _module_touched(self, topic: str, modules: set[str], tickets: set[TicketId]) -> bool:
+        module, _, ident = topic.partition("/")
+        return module in modules or (bool(tickets) and self._sources[module].touched(ident, tickets))
 
     def _touched(
         self,
@@ -363,6 +398,8 @@ class PushHub:
                     return True
                 ticket = self.runtime.state.tickets.get(TicketId(entry.ident))
                 return ticket is not None and ticket.status is TicketStatus.WAITING and ticket.service in eta_services
+            case Kind.MODULE:
+                return False  # see _module_touched
             case _:
                 assert_never(entry.kind)
 
@@ -391,6 +428,10 @@ class PushHub:
                 return TicketId(ident) in self.runtime.state.tickets
             case Kind.COUNTER:
                 return CounterId(ident) in self.runtime.facility.counters
+            case Kind.MODULE:
+                module, _, rest = ident.partition("/")
+                source = self._sources.get(module)
+                return source is not None and source.exists(rest)
             case _:
                 assert_never(kind)
 
@@ -406,6 +447,9 @@ class PushHub:
                 return None if ticket is None else ticket_json(state, ticket, now)
             case Kind.COUNTER:
                 return counter_json(state, CounterId(entry.ident), now)
+            case Kind.MODULE:
+                module, _, ident = entry.ident.partition("/")
+                return self._sources[module].render(ident, now)
             case _:
                 assert_never(entry.kind)
 

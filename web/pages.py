@@ -250,8 +250,13 @@ class Pages:
         )
 
     async def kiosk(self, request: PageRequest) -> Response:
+        checkins = [list(pair) for part in request.state["web_modules"] for pair in part.check_in_paths()]
         return self.render(
-            request, "kiosk.html", services=services_now(request.state["runtime"]), priorities=PRIORITIES
+            request,
+            "kiosk.html",
+            services=services_now(request.state["runtime"]),
+            priorities=PRIORITIES,
+            module_checkins=json_script(checkins),
         )
 
     async def booking(self, request: PageRequest) -> Response:

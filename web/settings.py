@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from queue_engine.log import DEFAULT_URL
 
@@ -39,6 +40,8 @@ class Settings:
     public_url: str | None = None
     #: bearer token that may scrape ``/metrics`` (else only an admin session may)
     metrics_token: str | None = None
+    #: where modules keep files (e-Lampid's uploads); default: beside the SQLite file, else ./antre-data
+    data_dir: str | None = None
 
     def __post_init__(self) -> None:
         # asyncio.Queue(0) is unbounded and a zero interval is a busy loop: neither may pass silently.
@@ -58,6 +61,7 @@ class Settings:
             "ANTRE_SECRET_KEY": "secret_key",
             "ANTRE_PUBLIC_URL": "public_url",
             "ANTRE_METRICS_TOKEN": "metrics_token",
+            "ANTRE_DATA_DIR": "data_dir",
         }
         numbers = {
             "ANTRE_PORT": ("port", int),
@@ -79,6 +83,15 @@ class Settings:
         if environ.get("ANTRE_SECURE_COOKIES"):
             values["secure_cookies"] = environ["ANTRE_SECURE_COOKIES"].lower() in ("1", "true", "yes")
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory (not created here)."""
+        if self.data_dir:
+            return Path(self.data_dir)
+        if self.log_url.startswith("sqlite:///"):
+            return (Path(self.log_url.removeprefix("sqlite:///")).parent / "antre-data").resolve()
+        return Path("antre-data").resolve()
 
     @property
     def follows_log(self) -> bool:

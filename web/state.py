@@ -11,6 +11,7 @@ from queue_engine.runtime import Runtime
 
 from .auth import Accounts
 from .hub import PushHub
+from .modules import WebModule
 from .settings import Settings
 
 
@@ -21,3 +22,5 @@ class AppState(TypedDict):
     runtime: Runtime
     hub: PushHub
     registry: CollectorRegistry
+    #: the enabled modules' web parts
+    web_modules: tuple[WebModule, ...]

@@ -73,17 +73,17 @@ def routes() -> list[BaseRoute]:
 
 async def board_socket(ws: Socket) -> None:
     """A TV board: its display's device token (``?token=``), or a staff or admin session."""
-    await _serve(ws, _board_topic)
+    await serve(ws, _board_topic)
 
 
 async def ticket_socket(ws: Socket) -> None:
     """A patient's phone: the ticket's tracking token in the path is the credential."""
-    await _serve(ws, _ticket_topic)
+    await serve(ws, _ticket_topic)
 
 
 async def counter_socket(ws: Socket) -> None:
     """A staff console: a session of staff allowed to operate the counter, or of an admin."""
-    await _serve(ws, _counter_topic)
+    await serve(ws, _counter_topic)
 
 
 async def _board_topic(ws: Socket, hub: PushHub) -> str:
@@ -117,13 +117,13 @@ def _principal(ws: Socket) -> Principal:
     principal = authenticate(ws, ws.state["accounts"])
     if principal is None:
         raise Refused(UNAUTHENTICATED, "unauthenticated")
-    if principal.via_session and not _same_origin(ws, ws.state["settings"]):
+    if principal.via_session and not same_origin(ws, ws.state["settings"]):
         # A session cookie rides along with any page's WebSocket: refuse other sites' pages.
         raise Refused(FORBIDDEN, "cross-origin")
     return principal
 
 
-def _same_origin(ws: Socket, settings: Settings) -> bool:
+def same_origin(ws: Socket, settings: Settings) -> bool:
     origin = ws.headers.get("origin")
     if origin is None:
         return True  # not a browser
@@ -147,7 +147,8 @@ def _after(ws: Socket) -> int | None:
     return after
 
 
-async def _serve(ws: Socket, resolve: Resolver) -> None:
+async def serve(ws: Socket, resolve: Resolver) -> None:
+    """Accept, resolve the topic (or refuse with a close code), then pump it: for every push route, modules' too."""
     await ws.accept()
     hub = ws.state["hub"]
     try:

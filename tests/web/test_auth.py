@@ -27,7 +27,14 @@ def test_login_with_the_real_demo_hashes() -> None:
 def test_me_answers_the_session_user_and_csrf(client: TestClient) -> None:
     csrf = login(client, "admin")
     me = client.get("/api/v1/auth/me").json()
-    assert me == {"username": "admin", "role": "admin", "counters": [], "csrf": csrf["X-CSRF-Token"]}
+    assert me == {
+        "username": "admin",
+        "role": "admin",
+        "counters": [],
+        "kelurahan": [],
+        "name": "Admin Puskesmas",
+        "csrf": csrf["X-CSRF-Token"],
+    }
 
 
 def test_login_rotates_the_csrf_token(client: TestClient) -> None:

@@ -363,7 +363,7 @@ async def test_admin_and_staff_may_watch_any_board_and_admin_any_counter(served:
     ]:
         async with connect_ws(served, path, additional_headers=headers) as ws:
             assert (await receive(ws))["type"] == "snapshot"
-    assert served.hub.clients_by_kind() == {"board": 0, "ticket": 0, "counter": 0}
+    assert served.hub.clients_by_kind() == {"board": 0, "ticket": 0, "counter": 0, "module": 0}
 
 
 async def test_a_session_from_the_public_url_is_same_origin():
@@ -383,7 +383,7 @@ async def test_clients_are_counted_by_kind(served: Served):
     ):
         await receive(board)
         await receive(phone)
-        assert served.hub.clients_by_kind() == {"board": 1, "ticket": 1, "counter": 0}
+        assert served.hub.clients_by_kind() == {"board": 1, "ticket": 1, "counter": 0, "module": 0}
 
 
 async def test_commands_from_other_counters_do_not_wake_a_counter_console(served: Served):

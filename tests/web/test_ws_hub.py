@@ -182,7 +182,7 @@ async def test_a_full_queue_drops_only_that_client(env: Env):
     assert fast_got == [("snapshot", 0), ("update", 1), ("update", 2), ("update", 3), ("update", 4)]
     assert (slow.closed.is_set(), slow.close_code, hub.drops) == (True, 4008, 1)
     assert kinds(slow) == [("snapshot", 0), ("update", 1), ("update", 2)]
-    assert hub.clients_by_kind() == {"board": 1, "ticket": 0, "counter": 0}
+    assert hub.clients_by_kind() == {"board": 1, "ticket": 0, "counter": 0, "module": 0}
 
 
 async def test_a_batch_is_queued_whole_or_not_at_all(env: Env):

@@ -27,9 +27,11 @@ from websockets.exceptions import ConnectionClosed
 from queue_engine.clock import ManualClock, SequentialIds
 from queue_engine.domain import commands as c
 from queue_engine.domain.ids import CounterId, Millis, ServiceCode
+from queue_engine.domain.model import Facility
 from queue_engine.log.memory import MemoryLog
 from queue_engine.runtime import Result, Runtime
 from web.app import create_app
+from web.auth import Accounts
 from web.hub import PushHub
 from web.settings import Settings
 from web.state import AppState
@@ -99,10 +101,14 @@ class Served:
 
 
 @asynccontextmanager
-async def serve(config: Settings | None = None) -> AsyncIterator[Served]:
-    """Run the app under uvicorn on a free port until the block ends."""
+async def serve(
+    config: Settings | None = None, *, facility: Facility | None = None, accounts: Accounts | None = None
+) -> AsyncIterator[Served]:
+    """Run the app under uvicorn on a free port until the block ends (the demo puskesmas by default)."""
     clock = ManualClock(THURSDAY_0800)
-    app = create_app(config or settings(), log=MemoryLog(), clock=clock, ids=SequentialIds())
+    app = create_app(
+        config or settings(), log=MemoryLog(), clock=clock, ids=SequentialIds(), facility=facility, accounts=accounts
+    )
     started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     inner = app.router.lifespan_context
 
@@ -143,8 +149,13 @@ async def serve(config: Settings | None = None) -> AsyncIterator[Served]:
 
 def session_cookie(username: str, secret: str = SECRET) -> str:
     """A ``Cookie`` header value for a signed Starlette session of ``username`` (as login sets it)."""
-    data = base64.b64encode(json.dumps({"user": username}).encode())
-    return "antre_session=" + itsdangerous.TimestampSigner(secret).sign(data).decode()
+    return signed_session({"user": username}, secret)
+
+
+def signed_session(data: dict[str, Any], secret: str = SECRET) -> str:
+    """A ``Cookie`` header value for a signed Starlette session holding ``data``."""
+    encoded = base64.b64encode(json.dumps(data).encode())
+    return "antre_session=" + itsdangerous.TimestampSigner(secret).sign(encoded).decode()
 
 
 @asynccontextmanager

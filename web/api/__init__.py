@@ -7,12 +7,18 @@ once per ``create_app``; nothing lives at module level.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from starlette.routing import BaseRoute, Route
 
 from ..metrics import metrics_endpoint
 from ..ratelimit import SlidingWindow
 from . import auth, boards, counters, facility, openapi, staff, tickets
 from .common import METRICS_TOKEN, SESSION, Endpoint
+
+if TYPE_CHECKING:
+    from ..modules import WebModule
 
 METRICS = Endpoint(
     method="GET",
@@ -27,8 +33,8 @@ METRICS = Endpoint(
 )
 
 
-def endpoints() -> list[Endpoint]:
-    """Every endpoint of one app (the rate limiter is shared by issuing and logging in)."""
+def endpoints(web_modules: Sequence[WebModule] = ()) -> list[Endpoint]:
+    """Every endpoint of one app, the modules' too (the rate limiter is shared by issuing and logging in)."""
     limiter = SlidingWindow()
     rows = [
         *facility.endpoints(),
@@ -38,10 +44,13 @@ def endpoints() -> list[Endpoint]:
         *boards.endpoints(),
         *auth.endpoints(limiter),
         METRICS,
+        *(row for part in web_modules for row in part.endpoints()),
     ]
-    rows.append(openapi.endpoint(rows))
+    statuses = {code: status for part in web_modules for code, status in part.messages().items()}
+    schemas = {name: schema for part in web_modules for name, schema in part.schemas().items()}
+    rows.append(openapi.endpoint(rows, statuses=statuses, schemas=schemas))
     return rows
 
 
-def routes() -> list[BaseRoute]:
-    return [Route(e.path, e.handler, methods=[e.method], name=e.name) for e in endpoints()]
+def routes(web_modules: Sequence[WebModule] = ()) -> list[BaseRoute]:
+    return [Route(e.path, e.handler, methods=[e.method], name=e.name) for e in endpoints(web_modules)]

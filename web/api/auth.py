@@ -29,6 +29,8 @@ def _me(request: ApiRequest, username: str) -> dict[str, Any]:
         "username": user.username,
         "role": user.role.value,
         "counters": sorted(user.counters),
+        "kelurahan": sorted(user.kelurahan),
+        "name": user.name,
         "csrf": csrf_token(request),
     }
 

@@ -152,6 +152,8 @@ SCHEMAS: dict[str, Any] = {
         username=_STR,
         role={"type": "string", "enum": ["admin", "staff"]},
         counters=_STRS,
+        kelurahan={**_STRS, "description": "the kelurahan whose e-Lampid applications the user handles"},
+        name=_STR,
         csrf={"type": "string", "description": "send it back as X-CSRF-Token on every change"},
     ),
 }
@@ -168,7 +170,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
 }
 
 
-def _responses(endpoint: Endpoint) -> dict[str, Any]:
+def _responses(endpoint: Endpoint, statuses: dict[str, int]) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK"}
     if endpoint.answer == "metrics":
         ok["content"] = {"text/plain": {"schema": {"type": "string"}}}
@@ -177,7 +179,7 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
     responses: dict[str, Any] = {str(endpoint.status): ok}
     by_status: dict[int, list[str]] = {}
     for code in endpoint.errors:
-        by_status.setdefault(MESSAGES[code][0], []).append(code)
+        by_status.setdefault(statuses[code] if code in statuses else MESSAGES[code][0], []).append(code)
     for status, codes in sorted(by_status.items()):
         responses[str(status)] = {
             "description": ", ".join(codes),
@@ -199,12 +201,12 @@ _IDEMPOTENCY_KEY = {
 }
 
 
-def operation(endpoint: Endpoint) -> dict[str, Any]:
+def operation(endpoint: Endpoint, statuses: dict[str, int] | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": endpoint.name,
         "summary": endpoint.summary,
         "description": f"Who: {endpoint.who}.",
-        "responses": _responses(endpoint),
+        "responses": _responses(endpoint, statuses or {}),
     }
     params: list[dict[str, Any]] = [
         {"name": p, "in": "path", "required": True, "schema": _STR} for p in _PARAM.findall(endpoint.path)
@@ -221,11 +223,21 @@ def operation(endpoint: Endpoint) -> dict[str, Any]:
     return op
 
 
-def document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``endpoints``."""
+def document(
+    endpoints: Sequence[Endpoint], *, statuses: dict[str, int] | None = None, schemas: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``endpoints``; modules add error codes (``statuses``) and ``schemas``."""
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation(endpoint)
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = operation(endpoint, statuses)
+    all_schemas = {**SCHEMAS, **(schemas or {})}
+    if statuses:
+        codes = sorted({*MESSAGES, *statuses})
+        error = all_schemas["Error"]
+        all_schemas["Error"] = {
+            **error,
+            "properties": {**error["properties"], "code": {"type": "string", "enum": codes}},
+        }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -238,17 +250,19 @@ def document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
             ),
         },
         "paths": paths,
-        "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": all_schemas, "securitySchemes": SECURITY_SCHEMES},
     }
 
 
-def endpoint(endpoints: Sequence[Endpoint]) -> Endpoint:
+def endpoint(
+    endpoints: Sequence[Endpoint], *, statuses: dict[str, int] | None = None, schemas: dict[str, Any] | None = None
+) -> Endpoint:
     """The document's own row. ``endpoints`` is read at request time, so it may include this row."""
     cached: list[dict[str, Any]] = []
 
     async def openapi(request: ApiRequest) -> Response:
         if not cached:
-            cached.append(document(endpoints))
+            cached.append(document(endpoints, statuses=statuses, schemas=schemas))
         return JSONResponse(cached[0])
 
     return Endpoint(

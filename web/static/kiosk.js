@@ -137,17 +137,35 @@
     return m ? decodeURIComponent(m[1]) : v;
   }
 
+  // Modules' QR codes (an e-Lampid receipt: .../lampid/r/<receipt>) check in at their own endpoint.
+  var MODULE_CHECKINS = (function () {
+    var el = document.getElementById('module-checkins');
+    try { return el ? JSON.parse(el.textContent) : []; } catch (e) { return []; }
+  })();
+  function checkInPath(text) {
+    var v = (text || '').trim();
+    for (var i = 0; i < MODULE_CHECKINS.length; i++) {
+      var at = v.indexOf(MODULE_CHECKINS[i][0]);
+      if (at >= 0) {
+        var code = v.slice(at + MODULE_CHECKINS[i][0].length).split(/[\/?#\s]/)[0];
+        if (code) return MODULE_CHECKINS[i][1].replace('{code}', encodeURIComponent(decodeURIComponent(code)));
+      }
+    }
+    var token = tokenFrom(v);
+    return token ? '/api/v1/tickets/' + encodeURIComponent(token) + '/check-in' : '';
+  }
+
   function checkIn(evt) {
     evt.preventDefault();
     var input = $('checkin-code');
-    var token = tokenFrom(input.value);
+    var path = checkInPath(input.value);
     var out = $('checkin-result');
     input.value = '';
-    if (!token || sending) return;
+    if (!path || sending) return;
     sending = true;
     out.className = 'result';
     out.textContent = 'Memproses… · Working…';
-    call('POST', '/api/v1/tickets/' + encodeURIComponent(token) + '/check-in').then(function (res) {
+    call('POST', path).then(function (res) {
       sending = false;
       out.textContent = '';
       if (res.ok) {
