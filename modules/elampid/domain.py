@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import ClassVar, NewType, assert_never
+from typing import ClassVar, NewType
 
-from queue_engine.domain.ids import Millis
+from queue_engine.domain.ids import Millis, TicketId
 from queue_engine.domain.modules import ModuleEvent
 
 from .application import Application, BirthApplication, CertificateKind, DeathApplication, missing_documents
 from .errors import (
     ApplicationNotFound,
     DuplicateApplication,
+    InvalidApplication,
     InvalidApplicationTransition,
     InvalidElampidCommand,
     MissingDocuments,
@@ -90,6 +91,24 @@ def check_transition(current: ApplicationStatus, action: Action) -> ApplicationS
 # --------------------------------------------------------------------------- events
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentFile:
+    """One uploaded file and the checklist document it stands for (``upload_id`` names it in the store)."""
+
+    document: str
+    upload_id: str
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusChange:
+    """One step of an application's history: the status it entered, when, and who acted."""
+
+    status: ApplicationStatus
+    at: Millis
+    actor: str = ""
+
+
 def _the_application(birth: BirthApplication | None, death: DeathApplication | None) -> Application:
     application = birth if birth is not None else death
     assert application is not None, "an application event carries its application"
@@ -113,6 +132,11 @@ class ApplicationSubmitted(ModuleEvent):
     birth: BirthApplication | None = None
     death: DeathApplication | None = None
     documents: tuple[str, ...]
+    #: the kelurahan that handles it (its staff alone may see it)
+    kelurahan: str = ""
+    #: scrypt hash of the receipt's PIN (the PIN itself is shown once and never stored)
+    pin_hash: str = ""
+    files: tuple[DocumentFile, ...] = ()
 
     @property
     def application(self) -> Application:
@@ -145,6 +169,7 @@ class ApplicationResubmitted(ModuleEvent):
     birth: BirthApplication | None = None
     death: DeathApplication | None = None
     documents: tuple[str, ...]
+    files: tuple[DocumentFile, ...] = ()
 
     @property
     def application(self) -> Application:
@@ -180,6 +205,8 @@ class CertificateDelivered(ModuleEvent):
     VERSION: ClassVar[int] = 1
     application_id: ApplicationId
     courier_ref: str = ""
+    #: the staff member who confirmed the delivery
+    actor: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,6 +225,28 @@ class ApplicationCancelled(ModuleEvent):
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandoverCheckedIn(ModuleEvent):
+    """The applicant arrived for the handover: the engine ticket that queues them (issued by the engine)."""
+
+    TYPE: ClassVar[str] = "elampid.checked_in"
+    VERSION: ClassVar[int] = 1
+    application_id: ApplicationId
+    ticket_id: TicketId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonalDataViewed(ModuleEvent):
+    """A staff member saw an application's personal data (UU PDP audit): who, and what they opened."""
+
+    TYPE: ClassVar[str] = "elampid.viewed"
+    VERSION: ClassVar[int] = 1
+    application_id: ApplicationId
+    actor: str
+    #: ``"application"`` or ``"document:<id>"``
+    what: str
+
+
 Event = (
     ApplicationSubmitted
     | ApplicationVerified
@@ -209,6 +258,8 @@ Event = (
     | CertificateDelivered
     | CertificateHandedOver
     | ApplicationCancelled
+    | HandoverCheckedIn
+    | PersonalDataViewed
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -222,6 +273,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CertificateDelivered,
     CertificateHandedOver,
     ApplicationCancelled,
+    HandoverCheckedIn,
+    PersonalDataViewed,
 )
 
 
@@ -243,6 +296,25 @@ class ApplicationRecord:
     fix_reasons: tuple[str, ...] = ()
     handover_slot: Millis | None = None
     courier_ref: str = ""
+    kelurahan: str = ""
+    pin_hash: str = ""
+    files: tuple[DocumentFile, ...] = ()
+    handover_ticket: TicketId | None = None
+    history: tuple[StatusChange, ...] = ()
+
+    def file(self, document: str) -> DocumentFile | None:
+        """The uploaded file for checklist ``document``, if any."""
+        return next((f for f in self.files if f.document == document), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry:
+    """One recorded view of personal data."""
+
+    application_id: ApplicationId
+    actor: str
+    what: str
+    at: Millis
 
 
 @dataclass(slots=True)
@@ -251,6 +323,10 @@ class ApplicationState:
 
     applications: dict[ApplicationId, ApplicationRecord] = field(default_factory=dict)
     receipts: dict[ReceiptNumber, ApplicationId] = field(default_factory=dict)
+    #: every recorded view of personal data, oldest first
+    audit: list[AuditEntry] = field(default_factory=list)
+    #: engine ticket -> the application it hands over
+    tickets: dict[TicketId, ApplicationId] = field(default_factory=dict)
 
     def get(self, application_id: ApplicationId) -> ApplicationRecord:
         try:
@@ -269,6 +345,16 @@ def _require_documents(application: Application, documents: Sequence[str]) -> tu
     return tuple(dict.fromkeys(documents))
 
 
+def _check_files(documents: tuple[str, ...], files: Sequence[DocumentFile]) -> tuple[DocumentFile, ...]:
+    """Each file stands for one listed document, at most one file per document."""
+    seen: set[str] = set()
+    for f in files:
+        if f.document not in documents or f.document in seen or not f.upload_id:
+            raise InvalidElampidCommand(field="files", reason=f.document)
+        seen.add(f.document)
+    return tuple(files)
+
+
 def decide_submit(
     state: ApplicationState,
     *,
@@ -277,12 +363,21 @@ def decide_submit(
     application: Application,
     documents: Sequence[str],
     at: Millis,
+    kelurahan: str = "",
+    served: Sequence[str] = (),
+    pin_hash: str = "",
+    files: Sequence[DocumentFile] = (),
 ) -> list[Event]:
-    """Submit a parsed application with every required document uploaded (status ``diajukan``)."""
+    """Submit a parsed application with every required document uploaded (status ``diajukan``).
+
+    ``kelurahan`` must be one of ``served`` (the kelurahan this office handles) when that is set.
+    """
     if application_id in state.applications:
         raise DuplicateApplication(field="application_id")
     if receipt_number in state.receipts:
         raise DuplicateApplication(field="receipt_number")
+    if served and kelurahan not in served:
+        raise InvalidApplication({"kelurahan": "invalid_choice"})
     docs = _require_documents(application, documents)
     birth, death = _by_kind(application)
     return [
@@ -293,6 +388,9 @@ def decide_submit(
             documents=docs,
             birth=birth,
             death=death,
+            kelurahan=kelurahan,
+            pin_hash=pin_hash,
+            files=_check_files(docs, files),
         )
     ]
 
@@ -320,15 +418,25 @@ def decide_resubmit(
     application: Application,
     documents: Sequence[str],
     at: Millis,
+    files: Sequence[DocumentFile] = (),
 ) -> list[Event]:
-    """Resubmit with the fixes; the certificate kind cannot change."""
+    """Resubmit with the fixes; the certificate kind cannot change. ``files`` is the whole new set."""
     record = state.get(application_id)
     check_transition(record.status, A.RESUBMIT)
     if application.KIND is not record.kind:
         raise InvalidElampidCommand(field="kind", reason="kind_changed")
     docs = _require_documents(application, documents)
     birth, death = _by_kind(application)
-    return [ApplicationResubmitted(at=at, application_id=application_id, documents=docs, birth=birth, death=death)]
+    return [
+        ApplicationResubmitted(
+            at=at,
+            application_id=application_id,
+            documents=docs,
+            birth=birth,
+            death=death,
+            files=_check_files(docs, files),
+        )
+    ]
 
 
 def decide_issue(state: ApplicationState, application_id: ApplicationId, *, actor: str, at: Millis) -> list[Event]:
@@ -352,10 +460,10 @@ def decide_request_delivery(state: ApplicationState, application_id: Application
 
 
 def decide_deliver(
-    state: ApplicationState, application_id: ApplicationId, *, at: Millis, courier_ref: str = ""
+    state: ApplicationState, application_id: ApplicationId, *, at: Millis, courier_ref: str = "", actor: str = ""
 ) -> list[Event]:
     check_transition(state.get(application_id).status, A.DELIVER)
-    return [CertificateDelivered(at=at, application_id=application_id, courier_ref=courier_ref)]
+    return [CertificateDelivered(at=at, application_id=application_id, courier_ref=courier_ref, actor=actor)]
 
 
 def decide_hand_over(state: ApplicationState, application_id: ApplicationId, *, actor: str, at: Millis) -> list[Event]:
@@ -370,7 +478,34 @@ def decide_cancel(
     return [ApplicationCancelled(at=at, application_id=application_id, reason=reason.strip())]
 
 
+def decide_check_in(
+    state: ApplicationState, application_id: ApplicationId, *, ticket_id: TicketId, at: Millis
+) -> list[Event]:
+    """Link the engine ticket that queues the applicant for the handover (once; the same ticket again: nothing)."""
+    record = state.get(application_id)
+    if record.status is not S.SIAP_DIAMBIL:
+        raise InvalidApplicationTransition(from_status=record.status.value, to_status=S.SIAP_DIAMBIL.value)
+    if record.handover_ticket == ticket_id:
+        return []
+    if record.handover_ticket is not None or ticket_id in state.tickets:
+        raise InvalidElampidCommand(field="ticket_id", reason="already_linked")
+    return [HandoverCheckedIn(at=at, application_id=application_id, ticket_id=ticket_id)]
+
+
+def decide_view(
+    state: ApplicationState, application_id: ApplicationId, *, actor: str, what: str, at: Millis
+) -> list[Event]:
+    """Record that ``actor`` saw this application's personal data (``what``: the data or one document)."""
+    state.get(application_id)
+    if not actor or not what:
+        raise InvalidElampidCommand(field="actor" if not actor else "what", reason="required")
+    return [PersonalDataViewed(at=at, application_id=application_id, actor=actor, what=what)]
+
+
 # --------------------------------------------------------------------------- apply
+
+#: the actor recorded in an application's history for events that carry none
+APPLICANT = "pemohon"
 
 
 def apply(state: ApplicationState, event: Event) -> None:
@@ -385,32 +520,56 @@ def apply(state: ApplicationState, event: Event) -> None:
             documents=event.documents,
             submitted_at=event.at,
             updated_at=event.at,
+            kelurahan=event.kelurahan,
+            pin_hash=event.pin_hash,
+            files=event.files,
+            history=(StatusChange(status=S.DIAJUKAN, at=event.at, actor=APPLICANT),),
         )
         state.receipts[event.receipt_number] = event.application_id
         return
     record = state.applications[event.application_id]
+    if isinstance(event, PersonalDataViewed):
+        state.audit.append(
+            AuditEntry(application_id=event.application_id, actor=event.actor, what=event.what, at=event.at)
+        )
+        return
+    if isinstance(event, HandoverCheckedIn):
+        state.tickets[event.ticket_id] = event.application_id
+        state.applications[event.application_id] = replace(record, handover_ticket=event.ticket_id, updated_at=event.at)
+        return
+    record = _changed(record, event)
+    # every status event moves the status (the table has no loops), so each adds one step to the history
+    step = StatusChange(status=record.status, at=event.at, actor=getattr(event, "actor", APPLICANT))
+    state.applications[event.application_id] = replace(record, updated_at=event.at, history=(*record.history, step))
+
+
+#: events that only move the status
+_MOVES: dict[type[Event], ApplicationStatus] = {
+    ApplicationVerified: S.DIVERIFIKASI,
+    CertificateIssued: S.TERBIT,
+    DeliveryRequested: S.DIKIRIM,
+    CertificateHandedOver: S.SELESAI,
+    ApplicationCancelled: S.DIBATALKAN,
+}
+
+
+def _changed(record: ApplicationRecord, event: Event) -> ApplicationRecord:
+    """The record after a status event (``apply`` handles submission, check-in and views)."""
+    moved = _MOVES.get(type(event))
+    if moved is not None:
+        return replace(record, status=moved)
     match event:
-        case ApplicationVerified():
-            record = replace(record, status=S.DIVERIFIKASI)
         case FixRequested():
-            record = replace(record, status=S.PERLU_PERBAIKAN, fix_reasons=event.reasons)
+            return replace(record, status=S.PERLU_PERBAIKAN, fix_reasons=event.reasons)
         case ApplicationResubmitted():
-            record = replace(record, status=S.DIAJUKAN, application=event.application, documents=event.documents)
-        case CertificateIssued():
-            record = replace(record, status=S.TERBIT)
+            return replace(
+                record, status=S.DIAJUKAN, application=event.application, documents=event.documents, files=event.files
+            )
         case HandoverSlotChosen():
-            record = replace(record, status=S.SIAP_DIAMBIL, handover_slot=event.slot)
-        case DeliveryRequested():
-            record = replace(record, status=S.DIKIRIM)
+            return replace(record, status=S.SIAP_DIAMBIL, handover_slot=event.slot)
         case CertificateDelivered():
-            record = replace(record, status=S.SELESAI, courier_ref=event.courier_ref)
-        case CertificateHandedOver():
-            record = replace(record, status=S.SELESAI)
-        case ApplicationCancelled():
-            record = replace(record, status=S.DIBATALKAN)
-        case _:
-            assert_never(event)
-    state.applications[event.application_id] = replace(record, updated_at=event.at)
+            return replace(record, status=S.SELESAI, courier_ref=event.courier_ref)
+    raise AssertionError(f"not a status event: {event.TYPE}")  # pragma: no cover
 
 
 def replay(events: Iterable[Event], state: ApplicationState | None = None) -> ApplicationState:

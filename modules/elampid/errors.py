@@ -98,3 +98,49 @@ class ApplicationNotFound(NotFound):
     code = "application_not_found"
     message_id = "Permohonan tidak ditemukan."
     message_en = "Application not found."
+
+
+class WrongPin(DomainError):
+    """The receipt's PIN did not match; ``attempts_left`` before the receipt is locked for a while."""
+
+    code = "wrong_pin"
+    message_id = "Nomor tanda terima atau PIN salah."
+    message_en = "Wrong receipt number or PIN."
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(attempts_left=attempts_left)
+
+
+class PinLocked(DomainError):
+    """Too many wrong PINs for this receipt (or from this client): wait ``retry_after_s``."""
+
+    code = "pin_locked"
+    message_id = "Terlalu banyak percobaan PIN. Coba lagi nanti."
+    message_en = "Too many PIN attempts. Try again later."
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(retry_after_s=retry_after_s)
+
+
+class UnknownUpload(DomainError):
+    """A document refers to an upload that does not exist (or is already used by another application)."""
+
+    code = "unknown_upload"
+    message_id = "Berkas unggahan tidak ditemukan. Unggah ulang dokumen tersebut."
+    message_en = "Uploaded file not found. Upload that document again."
+
+
+class SlotNotOffered(DomainError):
+    """The handover time chosen is not one of the slots offered."""
+
+    code = "slot_not_offered"
+    message_id = "Jadwal pengambilan itu tidak tersedia. Pilih jadwal lain."
+    message_en = "That handover time is not available. Pick another."
+
+
+class HandoverNotToday(DomainError):
+    """Checking in for a handover on another day than the one chosen."""
+
+    code = "handover_not_today"
+    message_id = "Jadwal pengambilan Anda bukan hari ini."
+    message_en = "Your handover is not scheduled for today."

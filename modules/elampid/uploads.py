@@ -126,6 +126,19 @@ class UploadStore:
         except FileNotFoundError:
             raise KeyError(upload_id) from None
 
+    def content_type(self, upload_id: str) -> str:
+        """The type of a stored document, from its first bytes (it was checked when saved).
+
+        Raises:
+            KeyError: no such document.
+        """
+        try:
+            with self._path(upload_id).open("rb") as file:
+                head = file.read(8)
+        except FileNotFoundError:
+            raise KeyError(upload_id) from None
+        return next(kind for kind, (magic, _) in KINDS.items() if head.startswith(magic))
+
     def _path(self, upload_id: str) -> Path:
         if not _ID.fullmatch(upload_id):
             raise KeyError(upload_id)

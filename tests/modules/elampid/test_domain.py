@@ -42,6 +42,15 @@ from modules.elampid import (
     replay,
 )
 from modules.elampid.application import Application
+from modules.elampid.domain import (
+    APPLICANT,
+    DocumentFile,
+    HandoverCheckedIn,
+    decide_check_in,
+    decide_view,
+)
+from modules.elampid.errors import InvalidApplication
+from queue_engine.domain.ids import Millis, TicketId
 
 from .support import TODAY, all_documents, birth_data, death_data
 
@@ -281,7 +290,7 @@ def test_resubmission_replaces_data_and_documents() -> None:
 
 def test_events_are_namespaced_and_versioned() -> None:
     types = [cls.TYPE for cls in EVENT_TYPES]
-    assert len(set(types)) == len(types) == 10
+    assert len(set(types)) == len(types) == 12
     assert all(t.startswith("elampid.") for t in types)
     assert all(cls.VERSION == 1 for cls in EVENT_TYPES)
     assert ApplicationSubmitted.TYPE == "elampid.submitted"
@@ -359,3 +368,124 @@ def test_domain_reads_no_clock_randomness_or_io(path: Path) -> None:
             called.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
     assert not imported & FORBIDDEN_MODULES
     assert not called & FORBIDDEN_CALLS
+
+
+# --------------------------------------------------------------------------- files, kelurahan, check-in, audit
+
+
+def _files(kind: CertificateKind) -> list[DocumentFile]:
+    return [DocumentFile(document=d, upload_id=f"u-{d}", content_type="application/pdf") for d in all_documents(kind)]
+
+
+def test_submission_carries_its_kelurahan_pin_hash_and_files() -> None:
+    state = ApplicationState()
+    events = decide_submit(
+        state,
+        application_id=AID,
+        receipt_number=ReceiptNumber("R-1"),
+        application=_app(),
+        documents=all_documents(K),
+        at=T0,
+        kelurahan="Ketabang",
+        served=("Ketabang", "Genteng"),
+        pin_hash="scrypt$…",
+        files=_files(K),
+    )
+    replay(events, state)
+    record = state.get(AID)
+    assert (record.kelurahan, record.pin_hash) == ("Ketabang", "scrypt$…")
+    kk = record.file("kk")
+    assert kk is not None and kk.upload_id == "u-kk"
+    assert record.file("ktp_almarhum") is None
+    assert [(h.status, h.actor) for h in record.history] == [(S.DIAJUKAN, APPLICANT)]
+
+
+def test_a_kelurahan_not_served_here_is_refused() -> None:
+    with pytest.raises(InvalidApplication) as refused:
+        decide_submit(
+            ApplicationState(),
+            application_id=AID,
+            receipt_number=ReceiptNumber("R-1"),
+            application=_app(),
+            documents=all_documents(K),
+            at=T0,
+            kelurahan="Surabaya Utara",
+            served=("Ketabang",),
+        )
+    assert refused.value.reasons == {"kelurahan": "invalid_choice"}
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        [DocumentFile(document="ktp_almarhum", upload_id="u", content_type="application/pdf")],  # not of this kind
+        [DocumentFile(document="kk", upload_id="u1", content_type="image/png")] * 2,  # two files for one document
+        [DocumentFile(document="kk", upload_id="", content_type="image/png")],  # no upload
+    ],
+)
+def test_files_must_each_stand_for_one_listed_document(files: list[DocumentFile]) -> None:
+    with pytest.raises(InvalidElampidCommand):
+        decide_submit(
+            ApplicationState(),
+            application_id=AID,
+            receipt_number=ReceiptNumber("R-1"),
+            application=_app(),
+            documents=all_documents(K),
+            at=T0,
+            files=files,
+        )
+
+
+def test_resubmission_replaces_the_files_and_history_names_who_acted() -> None:
+    state, _ = _submitted()
+    replay(decide_request_fix(state, AID, reasons=["KK buram"], actor="petugas-1", at=Millis(T0 + 1)), state)
+    new = [*_files(K)[:-1], DocumentFile(document="ktp_saksi_2", upload_id="u-new", content_type="image/jpeg")]
+    replay(
+        decide_resubmit(state, AID, application=_app(), documents=all_documents(K), files=new, at=Millis(T0 + 2)), state
+    )
+    record = state.get(AID)
+    last = record.file("ktp_saksi_2")
+    assert last is not None and last.upload_id == "u-new"
+    assert [(h.status, h.actor) for h in record.history] == [
+        (S.DIAJUKAN, APPLICANT),
+        (S.PERLU_PERBAIKAN, "petugas-1"),
+        (S.DIAJUKAN, APPLICANT),
+    ]
+
+
+def _ready(state: ApplicationState) -> None:
+    replay(decide_verify(state, AID, actor="p", at=Millis(T0 + 1)), state)
+    replay(decide_issue(state, AID, actor="p", at=Millis(T0 + 2)), state)
+    replay(decide_choose_handover_slot(state, AID, slot=Millis(T0 + 3_600_000), at=Millis(T0 + 3)), state)
+
+
+def test_check_in_links_one_ticket_once() -> None:
+    state, _ = _submitted()
+    with pytest.raises(InvalidApplicationTransition):
+        decide_check_in(state, AID, ticket_id=TicketId("t1"), at=Millis(T0 + 1))
+    _ready(state)
+    events = decide_check_in(state, AID, ticket_id=TicketId("t1"), at=Millis(T0 + 4))
+    assert [type(e) for e in events] == [HandoverCheckedIn]
+    replay(events, state)
+    assert state.get(AID).handover_ticket == "t1" and state.tickets == {"t1": AID}
+    assert state.get(AID).status is S.SIAP_DIAMBIL  # checking in is not a status change
+    assert decide_check_in(state, AID, ticket_id=TicketId("t1"), at=Millis(T0 + 5)) == []  # scanned again
+    with pytest.raises(InvalidElampidCommand):
+        decide_check_in(state, AID, ticket_id=TicketId("t2"), at=Millis(T0 + 5))
+
+
+def test_every_view_of_personal_data_is_recorded() -> None:
+    state, _ = _submitted()
+    replay(decide_view(state, AID, actor="petugas-1", what="application", at=Millis(T0 + 1)), state)
+    replay(decide_view(state, AID, actor="petugas-1", what="document:kk", at=Millis(T0 + 2)), state)
+    assert [(e.actor, e.what, e.at) for e in state.audit] == [
+        ("petugas-1", "application", T0 + 1),
+        ("petugas-1", "document:kk", T0 + 2),
+    ]
+    assert state.get(AID).updated_at == T0  # a view changes nothing of the application
+    with pytest.raises(InvalidElampidCommand):
+        decide_view(state, AID, actor="", what="application", at=Millis(T0 + 3))
+    with pytest.raises(InvalidElampidCommand):
+        decide_view(state, AID, actor="p", what="", at=Millis(T0 + 3))
+    with pytest.raises(ApplicationNotFound):
+        decide_view(state, ApplicationId("nope"), actor="p", what="application", at=Millis(T0 + 3))

@@ -10,12 +10,14 @@ import pytest
 
 from modules.elampid import CertificateKind, parse_application
 from modules.elampid.domain import ApplicationId, ApplicationStatus, ReceiptNumber
-from modules.elampid.errors import InvalidApplicationTransition
+from modules.elampid.errors import InvalidApplicationTransition, InvalidElampidCommand
 from modules.elampid.module import (
+    CheckInForHandover,
     ChooseHandoverSlot,
     ElampidModule,
     HandOver,
     IssueCertificate,
+    RecordView,
     RequestFix,
     ResubmitApplication,
     SubmitApplication,
@@ -133,3 +135,73 @@ async def test_a_snapshot_keeps_every_application(node: Runtime) -> None:
     restored = FacilityState.from_snapshot(node.facility, codec.loads(codec.dumps(node.state.snapshot())))
     assert restored.modules["elampid"] == node.state.modules["elampid"]
     assert restored.snapshot() == node.state.snapshot()
+
+
+async def test_a_snapshot_keeps_the_handover_ticket_and_the_audit_log(node: Runtime) -> None:
+    from queue_engine import codec
+    from queue_engine.domain.commands import IssueTicket
+    from queue_engine.domain.ids import ServiceCode, TicketId, TicketToken
+    from queue_engine.domain.model import Channel
+    from queue_engine.domain.state import FacilityState
+
+    kind = CertificateKind.KELAHIRAN
+    await node.submit(
+        SubmitApplication(
+            at=START,
+            application_id=AID,
+            receipt_number=ReceiptNumber("R-1"),
+            application=parse_application(kind, birth_data(), today=TODAY),
+            documents=documents(kind),
+        )
+    )
+    await node.submit(RecordView(at=START + 1, application_id=AID, actor="petugas", what="application"))
+    for command in (
+        VerifyApplication(at=START + 2, application_id=AID, actor="petugas"),
+        IssueCertificate(at=START + 3, application_id=AID, actor="petugas"),
+        ChooseHandoverSlot(at=START + 4, application_id=AID, slot=START + HOUR),
+    ):
+        await node.submit(command)
+    with pytest.raises(InvalidElampidCommand):  # the engine has no such ticket
+        await node.submit(CheckInForHandover(at=START + 5, application_id=AID, ticket_id=TicketId("t-none")))
+    issued = await node.submit(
+        IssueTicket(
+            at=START + 5,
+            ticket_id=TicketId("t-h"),
+            token=TicketToken("tok-h"),
+            service=ServiceCode("LOKET"),
+            channel=Channel.MODULE,
+        )
+    )
+    assert issued.ticket_id == "t-h"
+    await node.submit(CheckInForHandover(at=START + 6, application_id=AID, ticket_id=TicketId("t-h")))
+    restored = FacilityState.from_snapshot(node.facility, codec.loads(codec.dumps(node.state.snapshot())))
+    state = restored.modules["elampid"]
+    assert state == node.state.modules["elampid"]
+    assert state.tickets == {"t-h": AID} and [e.what for e in state.audit] == ["application"]
+
+
+def test_options_are_checked() -> None:
+    assert ElampidModule(kelurahan=[" Ketabang "]).kelurahan == ("Ketabang",)
+    for bad in (
+        {"kelurahan": "Ketabang"},
+        {"kelurahan": [""]},
+        {"slot_minutes": 1},
+        {"slot_days": 0},
+        {"max_upload_mb": 99},
+    ):
+        with pytest.raises(ValueError, match="elampid"):
+            ElampidModule(**bad)
+
+
+async def test_a_command_of_another_shape_is_refused(node: Runtime) -> None:
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from queue_engine.domain.modules import ModuleCommand
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Stray(ModuleCommand):
+        MODULE: ClassVar[str] = "elampid"
+
+    with pytest.raises(InvalidElampidCommand):
+        await node.submit(Stray(at=START))
