@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .config import ConfigError, load_facility
+from .config import ConfigError, is_demo, load_facility
 from .domain.model import Facility
 from .domain.state import FacilityState
 from .log import DEFAULT_URL, LogError, open_log
@@ -36,7 +36,7 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
         p.add_argument(
             "--facility",
             default=environ.get("ANTRE_FACILITY"),
-            help="facility TOML file (default: the bundled demo puskesmas; env ANTRE_FACILITY)",
+            help="facility TOML file, or demo:kelurahan (default: the bundled demo puskesmas; env ANTRE_FACILITY)",
         )
 
     serve = sub.add_parser("serve", help="run Antre: engine, API, push, kiosk, phone page, staff console, boards")
@@ -94,14 +94,14 @@ def _serve(facility_path: str | None, host: str | None, port: int | None, log_ur
         tune_gc=True,
     )
     facility = load_facility(settings.facility_path)
-    demo = settings.facility_path is None
+    demo = is_demo(settings.facility_path)
     if demo:
         # The demo should work whenever someone tries it: its services take numbers around the clock.
         facility = replace(facility, services={k: replace(v, hours={}) for k, v in facility.services.items()})
     app = create_app(settings, facility=facility)
     base = f"http://{'localhost' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
     print(f"Antre — {facility.name} — log: {settings.log_url}")
-    for label, path in _urls(facility, settings.facility_path is None):
+    for label, path in _urls(facility, demo):
         print(f"  {label:<44} {base}{path}")
     if demo:
         print("  (akun demo / demo accounts: admin/admin-demo, petugas-loket/petugas-demo — demo only;")
@@ -146,6 +146,11 @@ def _urls(facility: Facility, demo: bool) -> list[tuple[str, str]]:
     for display in facility.displays:
         token = demo_tokens.get(display.id) if demo else None
         urls.append((f"Papan / board: {display.name}", f"/board/{display.id}" + (f"?token={token}" if token else "")))
+    if any(module.name == "elampid" for module in facility.modules):
+        urls += [
+            ("e-Lampid: ajukan akta / apply", "/lampid"),
+            ("e-Lampid: konsol kelurahan / staff", "/lampid/staff"),
+        ]
     urls += [("API (OpenAPI)", "/api/v1/openapi.json"), ("Metrics (Prometheus)", "/metrics")]
     return urls
 

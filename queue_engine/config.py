@@ -21,14 +21,34 @@ class ConfigError(ValueError):
     """The facility file is not valid; the message says where."""
 
 
-def demo_path() -> Path:
-    """The bundled demo puskesmas."""
-    return Path(str(resources.files("queue_engine") / "demo" / "puskesmas.toml"))
+#: the bundled demos, by the name ``demo:<name>`` gives them
+DEMOS = ("puskesmas", "kelurahan")
+
+
+def demo_path(name: str = "puskesmas") -> Path:
+    """A bundled demo: the puskesmas (default), or the kelurahan office with e-Lampid."""
+    if name not in DEMOS:
+        raise ConfigError(f"no demo called {name!r}; there are {', '.join(DEMOS)}")
+    return Path(str(resources.files("queue_engine") / "demo" / f"{name}.toml"))
+
+
+def facility_file(path: str | Path | None) -> Path:
+    """The facility file a setting names: a path, ``demo:<name>``, or None for the demo puskesmas."""
+    if path is None:
+        return demo_path()
+    text = str(path)
+    if text.startswith("demo:"):
+        return demo_path(text.removeprefix("demo:"))
+    return Path(path)
+
+
+def is_demo(path: str | Path | None) -> bool:
+    return path is None or str(path).startswith("demo:")
 
 
 def load_facility(path: str | Path | None = None) -> Facility:
-    """Read a facility from a TOML file (the demo puskesmas when ``path`` is None)."""
-    file = Path(path) if path is not None else demo_path()
+    """Read a facility from a TOML file (``demo:<name>`` for a bundled demo; the puskesmas when None)."""
+    file = facility_file(path)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
