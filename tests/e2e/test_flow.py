@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,25 +43,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CALL_BUDGET_S = 1.0
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def servers() -> Iterator[list[LiveServer]]:
-    """Servers the test starts; any still running at the end is stopped."""
-    started: list[LiveServer] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
 def new_page(browser: Any, url: str, size: tuple[int, int] = (1280, 800), **options: Any) -> Any:
     """A page in its own context (own cookies and storage), like a separate device."""
     # bypass_csp: wait_for_function evaluates strings, which the board's CSP (rightly) forbids
@@ -75,9 +55,9 @@ def new_page(browser: Any, url: str, size: tuple[int, int] = (1280, 800), **opti
     return page
 
 
-def screenshot(page: Any, name: str) -> None:
+def screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
     if os.environ.get("ANTRE_SCREENSHOTS") == "1":
-        page.screenshot(path=str(SCREENSHOTS / name))
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
 
 
 def text(page: Any, selector: str) -> str:
