@@ -118,6 +118,9 @@ class ElampidWeb:
         self._store = UploadStore(state["settings"].data_path / "uploads", max_bytes=self.module.max_upload_bytes)
         state["hub"].add_source(m.NAME, _Topics(state["runtime"]))
         self._unsubscribe = state["runtime"].subscribe(self._on_batch)
+        # A completion whose hand-over was not written yet when the server stopped is carried out now.
+        for ticket_id in list(state["runtime"].state.modules[m.NAME].tickets):
+            self._hand_over_if_done(ticket_id)
 
     async def idle(self) -> None:
         """Wait until the listener's commands in flight are done (tests, shutdown)."""
@@ -212,23 +215,23 @@ class ElampidWeb:
 
     def _on_batch(self, batch: list[tuple[int, Delta]]) -> None:
         """A handover ticket completed at the counter: the certificate was handed over."""
+        for _, delta in batch:
+            if isinstance(delta, TicketChanged):
+                self._hand_over_if_done(delta.ticket_id)
+
+    def _hand_over_if_done(self, ticket_id: TicketId) -> None:
         assert self._state is not None
         runtime = self._state["runtime"]
         state: ApplicationState = runtime.state.modules[m.NAME]
-        for _, delta in batch:
-            if not isinstance(delta, TicketChanged) or delta.ticket_id not in state.tickets:
-                continue
-            ticket = runtime.state.tickets.get(delta.ticket_id)
-            application_id = state.tickets[delta.ticket_id]
-            record = state.applications[application_id]
-            if (
-                ticket is not None
-                and ticket.status is TicketStatus.DONE
-                and record.status is ApplicationStatus.SIAP_DIAMBIL
-            ):
-                task = asyncio.get_running_loop().create_task(self._hand_over(runtime, application_id, delta.ticket_id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        application_id = state.tickets.get(ticket_id)
+        if application_id is None:
+            return
+        ticket = runtime.state.tickets.get(ticket_id)
+        done = ticket is not None and ticket.status is TicketStatus.DONE
+        if done and state.applications[application_id].status is ApplicationStatus.SIAP_DIAMBIL:
+            task = asyncio.get_running_loop().create_task(self._hand_over(runtime, application_id, ticket_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _hand_over(self, runtime: Runtime, application_id: ApplicationId, ticket_id: TicketId) -> None:
         command = m.HandOver(at=runtime.now(), application_id=application_id, actor=f"loket:{ticket_id}")

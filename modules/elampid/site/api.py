@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
@@ -35,7 +35,7 @@ from .. import module as m
 from ..application import REQUIRED_DOCUMENTS, CertificateKind, parse_application
 from ..domain import ApplicationId, ApplicationRecord, ApplicationState, ApplicationStatus, DocumentFile, ReceiptNumber
 from ..errors import ApplicationNotFound, HandoverNotToday, SlotNotOffered, UnknownUpload
-from ..uploads import UploadStore
+from ..uploads import UploadRejected, UploadStore
 from . import access
 from .slots import offered_slots
 from .views import application_json, summary_json, when
@@ -93,9 +93,6 @@ class Api:
         fresh = self._state(request).applications[record.application_id]
         return application_json(fresh, runtime.state, runtime.now(), staff=staff_view)
 
-    async def _run(self, request: ApiRequest, command: ModuleCommand | c.Command) -> None:
-        await submit(request, command)
-
     def _documents(self, state: ApplicationState, data: dict[str, Any], kind: CertificateKind) -> list[DocumentFile]:
         """``{doc_id: upload_id}`` -> files, each upload existing and not used by another application."""
         raw = data.get("documents", {})
@@ -122,7 +119,7 @@ class Api:
             raise ApiError("invalid_body", field="fields")
         return fields
 
-    def _today(self, request: ApiRequest) -> Any:
+    def _today(self, request: ApiRequest) -> date:
         runtime = request.state["runtime"]
         return datetime.fromtimestamp(runtime.now() / 1000, runtime.state.tz).date()
 
@@ -139,18 +136,16 @@ class Api:
         self._limit(request, "upload", UPLOADS_PER_CLIENT)
         limit = self.module.max_upload_bytes
         declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise UploadRejected("too_large")  # before reading a byte of it
         chunks: list[bytes] = []
         size = 0
-        if not (declared.isdigit() and int(declared) > limit):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    break
-                chunks.append(chunk)
-        data = b"".join(chunks)
-        if size > limit or (declared.isdigit() and int(declared) > limit):
-            data = b"\0" * (limit + 1)  # refused as too_large by the store, like any other check
-        stored = self.store.save(data, name)
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise UploadRejected("too_large")  # a body longer than it said, or chunked
+            chunks.append(chunk)
+        stored = self.store.save(b"".join(chunks), name)
         return JSONResponse(
             {"upload_id": stored.id, "document": document, "content_type": stored.content_type, "size": stored.size},
             status_code=201,
@@ -178,7 +173,7 @@ class Api:
             pin_hash=access.hash_pin(pin, n=self.part.pin_cost),
             files=files,
         )
-        await self._run(request, command)
+        await submit(request, command)
         record = self._state(request).applications[command.application_id]
         access.grant(request, record)
         base = self.part.base_url(request)
@@ -315,7 +310,7 @@ class Api:
             documents=[f.document for f in files],
             files=files,
         )
-        await self._run(request, command)
+        await submit(request, command)
         return JSONResponse(self._view(request, record, staff_view=False), headers=NO_STORE)
 
     async def choose_slot(self, request: ApiRequest) -> Response:
@@ -328,7 +323,7 @@ class Api:
             raise ApiError("invalid_body", field="at")
         if record.status is ApplicationStatus.TERBIT and at not in self._offered(request):
             raise SlotNotOffered(at=at)
-        await self._run(
+        await submit(
             request, m.ChooseHandoverSlot(at=runtime.now(), application_id=record.application_id, slot=Millis(at))
         )
         return JSONResponse(self._view(request, record, staff_view=False), headers=NO_STORE)
@@ -338,7 +333,7 @@ class Api:
             runtime = request.state["runtime"]
             record = self._applicant(request)
             only(await read_body(request))
-            await self._run(request, build(runtime.now(), record.application_id))
+            await submit(request, build(runtime.now(), record.application_id))
             return JSONResponse(self._view(request, record, staff_view=False), headers=NO_STORE)
 
         return handler
@@ -408,11 +403,16 @@ class Api:
                 case "hand-over":
                     only(data)
                     command = m.HandOver(at=at, application_id=app_id, actor=actor)
+                case "delivery-update":
+                    only(data, ("courier_ref", "note"))
+                    note = text(data, "note", required=True, max_len=MAX_TEXT) or ""
+                    ref = text(data, "courier_ref", max_len=MAX_TEXT) or ""
+                    command = m.UpdateDelivery(at=at, application_id=app_id, note=note, courier_ref=ref, actor=actor)
                 case _:
                     only(data, ("courier_ref",))
                     ref = text(data, "courier_ref", max_len=MAX_TEXT) or ""
                     command = m.ConfirmDelivery(at=at, application_id=app_id, courier_ref=ref, actor=actor)
-            await self._run(request, command)
+            await submit(request, command)
             return JSONResponse(self._view(request, record, staff_view=True), headers=NO_STORE)
 
         return handler
@@ -450,12 +450,13 @@ class Api:
                 appointment_at=slot if slot >= now - grace else None,
                 idempotency_key=f"elampid:{record.application_id}",
             )
-            result = await runtime.submit(issue)
+            result = await submit(request, issue)
             ticket_id = TicketId(result.ticket_id) if result.ticket_id else issue.ticket_id
-            await runtime.submit(
-                m.CheckInForHandover(at=runtime.now(), application_id=record.application_id, ticket_id=ticket_id)
+            await submit(
+                request,
+                m.CheckInForHandover(at=runtime.now(), application_id=record.application_id, ticket_id=ticket_id),
             )
-        await runtime.submit(c.CheckIn(at=runtime.now(), ticket_id=ticket_id))
+        await submit(request, c.CheckIn(at=runtime.now(), ticket_id=ticket_id))
         ticket = runtime.state.tickets[ticket_id]
         return JSONResponse(
             {
@@ -607,6 +608,7 @@ class Api:
             "request-fix": ("Send back to the applicant with reasons", FIX_BODY),
             "issue": ("Mark the certificate issued", EMPTY),
             "hand-over": ("The applicant collected the certificate", EMPTY),
+            "delivery-update": ("The courier's progress (shown to the applicant)", DELIVERY_UPDATE_BODY),
             "delivered": ("The courier delivered the certificate", DELIVERED_BODY),
         }
         for action, (summary, body) in staff_actions.items():
@@ -729,6 +731,12 @@ FIX_BODY: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["reasons"],
     "properties": {"reasons": {"type": "array", "items": _STR, "minItems": 1, "maxItems": _MAX_REASONS}},
+}
+DELIVERY_UPDATE_BODY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["note"],
+    "properties": {"note": _STR, "courier_ref": _STR},
 }
 DELIVERED_BODY: dict[str, Any] = {
     "type": "object",

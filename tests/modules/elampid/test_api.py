@@ -194,7 +194,14 @@ def test_death_certificate_delivered_to_the_ktp_address(client: TestClient) -> N
     # Delivery chosen: a slot can no longer be picked.
     late = _post(client, receipt, "handover-slot", applicant, at=START + 120 * MINUTE)
     assert late.status_code == 409 and late.json()["code"] == "invalid_transition"
-    done = _ok(_post(staff, receipt, "delivered", headers, courier_ref="POS-123"))
+    assert _app(staff, receipt)["actions"] == ["update_delivery", "deliver"]
+    blank = _post(staff, receipt, "delivery-update", headers, note="  ")
+    assert blank.status_code == 422 and blank.json()["code"] == "invalid_command"
+    on_way = _ok(_post(staff, receipt, "delivery-update", headers, note="Dibawa kurir Pos", courier_ref="POS-123"))
+    assert on_way["status"] == "dikirim" and on_way["courier_ref"] == "POS-123"
+    seen = _app(client, receipt)
+    assert [u["note"] for u in seen["courier_updates"]] == ["Dibawa kurir Pos"] and seen["courier_ref"] == "POS-123"
+    done = _ok(_post(staff, receipt, "delivered", headers))
     assert done["status"] == "selesai" and done["courier_ref"] == "POS-123"
     assert [h["by"] for h in done["history"]] == ["pemohon", "petugas", "petugas", "pemohon", "petugas"]
     assert _app(client, receipt)["status"] == "selesai"
@@ -463,3 +470,32 @@ def test_the_openapi_document_lists_the_module_and_its_errors(client: TestClient
     access = document["paths"][f"{API}/access"]["post"]["responses"]
     assert "401" in access and "429" in access
     assert all_documents(K)[0] in client.get("/lampid").text
+
+
+def test_a_hand_over_missed_by_a_stopping_server_is_done_at_the_next_start(tmp_path: Path) -> None:
+    path = tmp_path / "antre.db"
+    clock = ManualClock(START)
+    with lampid_client(tmp_path, clock=clock, log=SqliteLog(path)) as client:
+        answer = apply(client)
+        receipt = answer["receipt_number"]
+        staff = _staff_client(client)
+        headers = login(staff, "petugas-ketabang")
+        _ok(_post(staff, receipt, "verify", headers))
+        _ok(_post(staff, receipt, "issue", headers))
+        slot = client.get(f"{API}/slots").json()["slots"][0]["at"]
+        _ok(_post(client, receipt, "handover-slot", {"X-CSRF-Token": answer["csrf"]}, at=slot))
+        clock.advance(slot - clock.now())
+        assert client.post(f"{API}/receipts/{receipt}/check-in", json={}, headers=KIOSK).status_code == 200
+        _ok(staff.post("/api/v1/counters/loket-1/open", json={}, headers=headers))
+        _ok(staff.post("/api/v1/counters/loket-1/call-next", json={}, headers=headers))
+        part = web_part(client)
+        part._unsubscribe()  # the server is going down: its listener no longer runs
+        part._unsubscribe = None
+        _ok(staff.post("/api/v1/counters/loket-1/complete", json={}, headers=headers))
+        assert _app(client, receipt)["status"] == "siap_diambil"
+    with lampid_client(tmp_path, clock=clock, log=SqliteLog(path)) as client:
+        assert client.portal is not None
+        client.portal.call(web_part(client).idle)
+        staff = _staff_client(client)
+        login(staff, "petugas-ketabang")
+        assert _app(staff, receipt)["status"] == "selesai"
