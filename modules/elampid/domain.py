@@ -101,6 +101,14 @@ class DocumentFile:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CourierUpdate:
+    """One step of a delivery as the courier reported it."""
+
+    at: Millis
+    note: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StatusChange:
     """One step of an application's history: the status it entered, when, and who acted."""
 
@@ -226,6 +234,18 @@ class ApplicationCancelled(ModuleEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryUpdated(ModuleEvent):
+    """The courier's progress on a delivery (not a status change): its reference and a note."""
+
+    TYPE: ClassVar[str] = "elampid.delivery_updated"
+    VERSION: ClassVar[int] = 1
+    application_id: ApplicationId
+    courier_ref: str = ""
+    note: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandoverCheckedIn(ModuleEvent):
     """The applicant arrived for the handover: the engine ticket that queues them (issued by the engine)."""
 
@@ -258,6 +278,7 @@ Event = (
     | CertificateDelivered
     | CertificateHandedOver
     | ApplicationCancelled
+    | DeliveryUpdated
     | HandoverCheckedIn
     | PersonalDataViewed
 )
@@ -273,6 +294,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CertificateDelivered,
     CertificateHandedOver,
     ApplicationCancelled,
+    DeliveryUpdated,
     HandoverCheckedIn,
     PersonalDataViewed,
 )
@@ -301,6 +323,7 @@ class ApplicationRecord:
     files: tuple[DocumentFile, ...] = ()
     handover_ticket: TicketId | None = None
     history: tuple[StatusChange, ...] = ()
+    courier_updates: tuple[CourierUpdate, ...] = ()
 
     def file(self, document: str) -> DocumentFile | None:
         """The uploaded file for checklist ``document``, if any."""
@@ -478,6 +501,22 @@ def decide_cancel(
     return [ApplicationCancelled(at=at, application_id=application_id, reason=reason.strip())]
 
 
+def decide_update_delivery(
+    state: ApplicationState, application_id: ApplicationId, *, note: str, courier_ref: str, actor: str, at: Millis
+) -> list[Event]:
+    """Record the courier's progress while the certificate is out for delivery."""
+    record = state.get(application_id)
+    if record.status is not S.DIKIRIM:
+        raise InvalidApplicationTransition(from_status=record.status.value, to_status=S.DIKIRIM.value)
+    if not note.strip():
+        raise InvalidElampidCommand(field="note", reason="required")
+    return [
+        DeliveryUpdated(
+            at=at, application_id=application_id, note=note.strip(), courier_ref=courier_ref.strip(), actor=actor
+        )
+    ]
+
+
 def decide_check_in(
     state: ApplicationState, application_id: ApplicationId, *, ticket_id: TicketId, at: Millis
 ) -> list[Event]:
@@ -533,6 +572,15 @@ def apply(state: ApplicationState, event: Event) -> None:
             AuditEntry(application_id=event.application_id, actor=event.actor, what=event.what, at=event.at)
         )
         return
+    if isinstance(event, DeliveryUpdated):
+        update = CourierUpdate(at=event.at, note=event.note)
+        state.applications[event.application_id] = replace(
+            record,
+            courier_ref=event.courier_ref or record.courier_ref,
+            courier_updates=(*record.courier_updates, update),
+            updated_at=event.at,
+        )
+        return
     if isinstance(event, HandoverCheckedIn):
         state.tickets[event.ticket_id] = event.application_id
         state.applications[event.application_id] = replace(record, handover_ticket=event.ticket_id, updated_at=event.at)
@@ -568,7 +616,7 @@ def _changed(record: ApplicationRecord, event: Event) -> ApplicationRecord:
         case HandoverSlotChosen():
             return replace(record, status=S.SIAP_DIAMBIL, handover_slot=event.slot)
         case CertificateDelivered():
-            return replace(record, status=S.SELESAI, courier_ref=event.courier_ref)
+            return replace(record, status=S.SELESAI, courier_ref=event.courier_ref or record.courier_ref)
     raise AssertionError(f"not a status event: {event.TYPE}")  # pragma: no cover
 
 

@@ -80,6 +80,15 @@ class ConfirmDelivery(_Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateDelivery(_Command):
+    """The courier's progress (staff relay it): a note, and the courier's reference if it changed."""
+
+    note: str
+    courier_ref: str = ""
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HandOver(_Command):
     actor: str
 
@@ -202,6 +211,15 @@ class ElampidModule:
                 if command.ticket_id not in core.tickets:
                     raise InvalidElampidCommand(field="ticket_id", reason="unknown")
                 return d.decide_check_in(s, command.application_id, ticket_id=command.ticket_id, at=command.at)
+            case UpdateDelivery():
+                return d.decide_update_delivery(
+                    s,
+                    command.application_id,
+                    note=command.note,
+                    courier_ref=command.courier_ref,
+                    actor=command.actor,
+                    at=command.at,
+                )
             case RecordView():
                 return d.decide_view(s, command.application_id, actor=command.actor, what=command.what, at=command.at)
         raise InvalidElampidCommand(field="command", reason=type(command).__name__)

@@ -178,3 +178,75 @@ def test_birth_certificate_applied_fixed_issued_and_collected(
     for page in (phone, status, staff, kiosk, board, counter):
         assert page.errors == [], page.url
         page.context.close()
+
+
+def test_a_death_certificate_delivered_with_the_couriers_updates_shown_live(
+    browser: Any, servers: list[LiveServer], tmp_path: Path
+) -> None:
+    import httpx2 as httpx
+
+    settings = Settings(
+        log_url=f"sqlite:///{tmp_path}/lampid.db",
+        facility_path="demo:kelurahan",
+        data_dir=str(tmp_path / "data"),
+        heartbeat_s=1.0,
+    )
+    server = LiveServer(settings, seeded=False).start()
+    servers.append(server)
+    base = server.url
+
+    # The application arrives through the API (the form is the other test's subject).
+    death = {
+        "deceased_name": "Budi Santoso",
+        "deceased_nik": "3578010101900001",
+        "death_date": "2026-11-01",
+        "death_place": "RSUD dr. Soetomo",
+        "cause": "sakit",
+        "kk_number": "3578011503150003",
+        "reporter_name": "Pelapor",
+        "reporter_nik": "3578031111800006",
+        "reporter_relation": "anak",
+        "witness1_name": "Saksi Satu",
+        "witness1_nik": "3578021203850004",
+        "witness2_name": "Saksi Dua",
+        "witness2_nik": "3578024507880005",
+    }
+    documents = ("surat_keterangan_kematian", "ktp_almarhum", "kk_almarhum", "ktp_pelapor", "kk_pelapor")
+    with httpx.Client(base_url=base) as api:
+        uploads = {}
+        for document in (*documents, "ktp_saksi_1", "ktp_saksi_2"):
+            answer = api.post("/api/v1/lampid/uploads", params={"document": document, "name": "a.pdf"}, content=PDF)
+            uploads[document] = answer.json()["upload_id"]
+        body = {"kind": "kematian", "kelurahan": "Ketabang", "fields": death, "documents": uploads}
+        receipt_answer = api.post("/api/v1/lampid/applications", json=body).json()
+    receipt, pin = receipt_answer["receipt_number"], receipt_answer["pin"]
+
+    status = new_page(browser, f"{base}/lampid/r/{receipt}", (390, 844), is_mobile=True, has_touch=True)
+    status.on("dialog", lambda dialog: dialog.accept())
+    status.fill("#pin", pin)
+    status.click("#pin-submit")
+    status.wait_for_selector("#status[data-status='diajukan']")
+
+    staff = new_page(browser, f"{base}/lampid/staff", (1440, 900))
+    _staff_login(staff, "petugas-ketabang")
+    _open_application(staff, "diajukan", receipt)
+    staff.click("#a-verify")
+    staff.wait_for_selector("#a-issue", state="visible")
+    staff.click("#a-issue")
+    status.wait_for_selector("#status[data-status='terbit']")
+
+    status.click("#delivery")
+    status.wait_for_selector("#status[data-status='dikirim']")
+    _open_application(staff, "dikirim", receipt)
+    staff.fill("#courier-ref", "POS-123")
+    staff.fill("#courier-note", "Dibawa kurir Pos Indonesia")
+    staff.click("#a-delivery-update")
+    status.wait_for_selector("#courier-updates li:has-text('Dibawa kurir Pos Indonesia')")
+    assert text(status, "#courier-ref") == "POS-123"
+    screenshot(status, "lampid-delivery.png", full_page=True)
+    staff.click("#a-delivered")
+    status.wait_for_selector("#status[data-status='selesai']")
+
+    for page in (status, staff):
+        assert page.errors == [], page.url
+        page.context.close()

@@ -188,7 +188,7 @@ STAFF_ACTIONS: dict[ApplicationStatus, tuple[str, ...]] = {
     S.DIAJUKAN: ("verify", "request_fix"),
     S.DIVERIFIKASI: ("issue",),
     S.SIAP_DIAMBIL: ("hand_over",),
-    S.DIKIRIM: ("deliver",),
+    S.DIKIRIM: ("update_delivery", "deliver"),
 }
 
 
@@ -249,6 +249,7 @@ def application_json(record: ApplicationRecord, core: FacilityState, now: Millis
         "handover_slot_text": when(record.handover_slot, tz) if record.handover_slot is not None else None,
         "handover_ticket": handover_ticket,
         "courier_ref": record.courier_ref,
+        "courier_updates": [{"at": u.at, "at_text": when(u.at, tz), "note": u.note} for u in record.courier_updates],
         "fields": application_fields(record.application),
         "documents": documents,
         "actions": list(actions),

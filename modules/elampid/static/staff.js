@@ -294,6 +294,7 @@
     ['a-verify', 'a-fix', 'a-issue', 'a-hand-over'].forEach(function (id) { $(id).hidden = !allowed[id]; $(id).disabled = false; });
     $('deliver-group').hidden = !allowed['a-delivered'];
     $('a-delivered').disabled = false;
+    $('a-delivery-update').disabled = false;
     $('d-none').hidden = any;
     if (!allowed['a-fix']) closeFix();
   }
@@ -495,6 +496,12 @@
     $('fix-cancel').addEventListener('click', function () { closeFix(); $('a-fix').focus(); });
     $('a-issue').addEventListener('click', function () { act('issue', {}, this); });
     $('a-hand-over').addEventListener('click', function () { act('hand-over', {}, this); });
+    $('a-delivery-update').addEventListener('click', function () {
+      var body = { note: $('courier-note').value.replace(/^\s+|\s+$/g, ''), courier_ref: $('courier-ref').value.replace(/^\s+|\s+$/g, '') };
+      act('delivery-update', body, this).then(function (res) {
+        if (res && res.ok) $('courier-note').value = '';
+      });
+    });
     $('a-delivered').addEventListener('click', function () {
       act('delivered', { courier_ref: $('courier-ref').value.replace(/^\s+|\s+$/g, '') }, this).then(function (res) {
         if (res && res.ok) $('courier-ref').value = '';

@@ -45,6 +45,17 @@
     $('courier').hidden = st !== 'dikirim';
     $('courier-line').hidden = !v.courier_ref;
     text('courier-ref', v.courier_ref || '');
+    var updates = $('courier-updates');
+    updates.textContent = '';
+    (v.courier_updates || []).forEach(function (u) {
+      var li = document.createElement('li');
+      var when = document.createElement('span');
+      when.className = 'when';
+      when.textContent = u.at_text + ' ';
+      li.appendChild(when);
+      li.appendChild(document.createTextNode(u.note));
+      updates.appendChild(li);
+    });
     renderFinal(v);
     renderDocs(v);
     renderHistory(v);

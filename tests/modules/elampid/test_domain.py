@@ -47,6 +47,7 @@ from modules.elampid.domain import (
     DocumentFile,
     HandoverCheckedIn,
     decide_check_in,
+    decide_update_delivery,
     decide_view,
 )
 from modules.elampid.errors import InvalidApplication
@@ -290,7 +291,7 @@ def test_resubmission_replaces_data_and_documents() -> None:
 
 def test_events_are_namespaced_and_versioned() -> None:
     types = [cls.TYPE for cls in EVENT_TYPES]
-    assert len(set(types)) == len(types) == 12
+    assert len(set(types)) == len(types) == 13
     assert all(t.startswith("elampid.") for t in types)
     assert all(cls.VERSION == 1 for cls in EVENT_TYPES)
     assert ApplicationSubmitted.TYPE == "elampid.submitted"
@@ -489,3 +490,22 @@ def test_every_view_of_personal_data_is_recorded() -> None:
         decide_view(state, AID, actor="p", what="", at=Millis(T0 + 3))
     with pytest.raises(ApplicationNotFound):
         decide_view(state, ApplicationId("nope"), actor="p", what="application", at=Millis(T0 + 3))
+
+
+def test_courier_updates_only_while_out_for_delivery() -> None:
+    state, _ = _submitted()
+    with pytest.raises(InvalidApplicationTransition):
+        decide_update_delivery(state, AID, note="x", courier_ref="", actor="p", at=Millis(T0 + 1))
+    replay(decide_verify(state, AID, actor="p", at=Millis(T0 + 1)), state)
+    replay(decide_issue(state, AID, actor="p", at=Millis(T0 + 2)), state)
+    replay(decide_request_delivery(state, AID, at=Millis(T0 + 3)), state)
+    with pytest.raises(InvalidElampidCommand):
+        decide_update_delivery(state, AID, note=" ", courier_ref="", actor="p", at=Millis(T0 + 4))
+    replay(decide_update_delivery(state, AID, note=" Dikirim ", courier_ref="R-1", actor="p", at=Millis(T0 + 4)), state)
+    replay(
+        decide_update_delivery(state, AID, note="Sampai di kantor pos", courier_ref="", actor="p", at=Millis(T0 + 5)),
+        state,
+    )
+    record = state.get(AID)
+    assert record.status is S.DIKIRIM and record.courier_ref == "R-1"
+    assert [(u.at, u.note) for u in record.courier_updates] == [(T0 + 4, "Dikirim"), (T0 + 5, "Sampai di kantor pos")]
