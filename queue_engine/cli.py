@@ -104,7 +104,8 @@ def _serve(facility_path: str | None, host: str | None, port: int | None, log_ur
     for label, path in _urls(facility, demo):
         print(f"  {label:<44} {base}{path}")
     if demo:
-        print("  (akun demo / demo accounts: admin/admin-demo, petugas-loket/petugas-demo — demo only;")
+        staff = "petugas-ketabang" if any(m.name == "elampid" for m in facility.modules) else "petugas-loket"
+        print(f"  (akun demo / demo accounts: admin/admin-demo, {staff}/petugas-demo — demo only;")
         print("   demo: layanan buka 24 jam / services open around the clock; --facility for a real one)")
     config = uvicorn.Config(
         app,

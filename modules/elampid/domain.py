@@ -5,6 +5,7 @@ Pure like ``queue_engine.domain``: ids, receipt numbers and times (``Millis``) a
 the only code that changes an :class:`ApplicationState`, so replay is a fold (:func:`replay`).
 
     diajukan ──verify──▶ diverifikasi ──issue──▶ terbit ──slot──▶ siap_diambil ──hand over──▶ selesai
+                                                                        (another slot ↺ until check-in)
       │ ▲                                          └──delivery──▶ dikirim ──delivered──▶ selesai
       │ └──resubmit── perlu_perbaikan ◀──request fix── diajukan
       └──cancel (also from perlu_perbaikan)──▶ dibatalkan
@@ -68,7 +69,8 @@ TRANSITIONS: dict[ApplicationStatus, dict[Action, ApplicationStatus]] = {
     S.PERLU_PERBAIKAN: {A.RESUBMIT: S.DIAJUKAN, A.CANCEL: S.DIBATALKAN},
     S.DIVERIFIKASI: {A.ISSUE: S.TERBIT},
     S.TERBIT: {A.CHOOSE_HANDOVER_SLOT: S.SIAP_DIAMBIL, A.REQUEST_DELIVERY: S.DIKIRIM},
-    S.SIAP_DIAMBIL: {A.HAND_OVER: S.SELESAI},
+    # a new slot may be chosen until the applicant has checked in (see decide_choose_handover_slot)
+    S.SIAP_DIAMBIL: {A.CHOOSE_HANDOVER_SLOT: S.SIAP_DIAMBIL, A.HAND_OVER: S.SELESAI},
     S.DIKIRIM: {A.DELIVER: S.SELESAI},
     S.SELESAI: {},
     S.DIBATALKAN: {},
@@ -470,8 +472,11 @@ def decide_issue(state: ApplicationState, application_id: ApplicationId, *, acto
 def decide_choose_handover_slot(
     state: ApplicationState, application_id: ApplicationId, *, slot: Millis, at: Millis
 ) -> list[Event]:
-    """Pick a handover slot at the kelurahan; the slot may not be in the past."""
-    check_transition(state.get(application_id).status, A.CHOOSE_HANDOVER_SLOT)
+    """Pick a handover slot at the kelurahan, or another one before checking in; never one in the past."""
+    record = state.get(application_id)
+    check_transition(record.status, A.CHOOSE_HANDOVER_SLOT)
+    if record.handover_ticket is not None:
+        raise InvalidElampidCommand(field="slot", reason="checked_in")
     if slot < at:
         raise InvalidElampidCommand(field="slot", reason="in_past")
     return [HandoverSlotChosen(at=at, application_id=application_id, slot=slot)]
@@ -586,9 +591,10 @@ def apply(state: ApplicationState, event: Event) -> None:
         state.applications[event.application_id] = replace(record, handover_ticket=event.ticket_id, updated_at=event.at)
         return
     record = _changed(record, event)
-    # every status event moves the status (the table has no loops), so each adds one step to the history
-    step = StatusChange(status=record.status, at=event.at, actor=getattr(event, "actor", APPLICANT))
-    state.applications[event.application_id] = replace(record, updated_at=event.at, history=(*record.history, step))
+    history = record.history
+    if record.status is not history[-1].status:  # a new slot keeps the status: not a step of its own
+        history = (*history, StatusChange(status=record.status, at=event.at, actor=getattr(event, "actor", APPLICANT)))
+    state.applications[event.application_id] = replace(record, updated_at=event.at, history=history)
 
 
 #: events that only move the status

@@ -136,9 +136,17 @@ def test_birth_certificate_applied_fixed_issued_and_collected(
 
     # 6. The citizen picks the first handover slot.
     status.wait_for_selector(".slot")
-    slot_at = int(status.get_attribute(".slot >> nth=0", "data-at") or 0)
-    status.click(".slot >> nth=0")
+    status.click(".slot >> nth=1")
     status.wait_for_selector("#status[data-status='siap_diambil']")
+    # ... then thinks better of it: another time, earlier.
+    status.click("#change-slot")
+    status.wait_for_selector("#handover:not([hidden]) .slot")
+    assert status.is_hidden("#delivery")  # a chosen handover is not turned into a delivery here
+    slot_at = int(status.get_attribute(".slot >> nth=0", "data-at") or 0)
+    slot_text = status.get_attribute(".slot >> nth=0", "aria-label") or ""
+    status.click(".slot >> nth=0")
+    status.wait_for_selector("#handover", state="hidden")
+    assert status.inner_text("#slot-text").split()[-1] in slot_text
     assert status.locator("#receipt-qr svg").count() >= 1
     screenshot(status, "lampid-slot.png", full_page=True)
 

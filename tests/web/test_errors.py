@@ -28,7 +28,7 @@ from .conftest import KIOSK, MINUTE, START, api_client, issue, login, make_setti
 NOT_FROM_THE_API = {
     "log_error": "every log failure is answered as log_unavailable (503 + Retry-After)",
     "invalid_command": "the core raises InvalidCommand only with a specific code (reason_required, same_service…)",
-    "module_not_enabled": "no module has routes yet (issue #5); its routes will answer with it",
+    "module_not_enabled": "a module's routes exist only where it is enabled; the engine refuses its commands elsewhere",
 }
 #: http_error wraps Starlette's own HTTP errors and keeps their status (here: 405 Method Not Allowed)
 STATUS_OF_HTTP_ERRORS = {"http_error": 405}

@@ -321,7 +321,9 @@ class Api:
         at = data.get("at")
         if not isinstance(at, int) or isinstance(at, bool):
             raise ApiError("invalid_body", field="at")
-        if record.status is ApplicationStatus.TERBIT and at not in self._offered(request):
+        if record.status in (ApplicationStatus.TERBIT, ApplicationStatus.SIAP_DIAMBIL) and at not in self._offered(
+            request
+        ):
             raise SlotNotOffered(at=at)
         await submit(
             request, m.ChooseHandoverSlot(at=runtime.now(), application_id=record.application_id, slot=Millis(at))

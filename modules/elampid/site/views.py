@@ -183,6 +183,7 @@ APPLICANT_ACTIONS: dict[ApplicationStatus, tuple[str, ...]] = {
     S.DIAJUKAN: ("cancel",),
     S.PERLU_PERBAIKAN: ("resubmit", "cancel"),
     S.TERBIT: ("choose_handover_slot", "request_delivery"),
+    S.SIAP_DIAMBIL: ("choose_handover_slot",),  # another time, until checked in
 }
 STAFF_ACTIONS: dict[ApplicationStatus, tuple[str, ...]] = {
     S.DIAJUKAN: ("verify", "request_fix"),
@@ -242,6 +243,8 @@ def application_json(record: ApplicationRecord, core: FacilityState, now: Millis
             "people_ahead": shown.get("people_ahead"),
         }
     actions = (STAFF_ACTIONS if staff else APPLICANT_ACTIONS).get(record.status, ())
+    if record.handover_ticket is not None:
+        actions = tuple(a for a in actions if a != "choose_handover_slot")
     return {
         **summary_json(record, tz),
         "fix_reasons": list(record.fix_reasons),

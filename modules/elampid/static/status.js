@@ -12,7 +12,7 @@
   var R = encodeURIComponent(B.receipt_number), API = '/api/v1/lampid/applications/' + R;
   var SW = B.status_words || {}, STEPS = B.steps || ['diajukan', 'diverifikasi', 'terbit', 'siap_diambil', 'selesai'];
   var FINAL = { selesai: 1, dibatalkan: 1 };
-  var view = null, docs = null, fixFor = null, slotsFor = null, busy = false;
+  var view = null, docs = null, fixFor = null, slotsFor = null, busy = false, changing = false;
   var ws = null, live = false, pos = 0, retry = 0, pollTimer = 0, dogTimer = 0, againTimer = 0, lockTimer = 0;
   var locked = !B.unlocked, done = false;
 
@@ -128,7 +128,9 @@
   function fixReady() { $('resubmit').disabled = busy || !docs || docs.busy(); }
 
   function renderHandover(v, prev) {
-    var on = v.status === 'terbit';
+    // terbit: choose a time or delivery; siap_diambil: another time, while "Ganti jadwal" is open
+    if (v.status !== 'siap_diambil' || !has(v, 'choose_handover_slot')) changing = false;
+    var on = v.status === 'terbit' || changing;
     $('handover').hidden = !on;
     if (!on) { slotsFor = null; return; }
     var slotsOk = has(v, 'choose_handover_slot'), deliveryOk = has(v, 'request_delivery');
@@ -177,6 +179,7 @@
     $('pickup').hidden = !on;
     var t = on ? v.handover_ticket : null, pt = prev && prev.status === 'siap_diambil' ? prev.handover_ticket : null;
     text('slot-text', v.handover_slot_text || '');
+    $('change-slot').hidden = !on || !has(v, 'choose_handover_slot') || changing;
     $('ticket-box').hidden = !t;
     var call = $('call'), line = $('st-ticket');
     line.hidden = !t;
@@ -315,7 +318,7 @@
     Array.prototype.forEach.call(all, function (x) { x.disabled = true; x.removeAttribute('aria-pressed'); });
     b.setAttribute('aria-pressed', 'true');
     post('handover-slot', { at: at }, $('handover-error'), null).then(function (res) {
-      if (res && res.ok) return;
+      if (res && res.ok) { changing = false; slotsFor = null; if (view) render(view); return; }
       Array.prototype.forEach.call(all, function (x) { x.disabled = false; });
       b.removeAttribute('aria-pressed');
       // taken meanwhile (409): show the times that are still free
@@ -487,6 +490,12 @@
       if (b && b !== this && !b.disabled) chooseSlot(b);
     });
     $('delivery').addEventListener('click', delivery);
+    $('change-slot').addEventListener('click', function () {
+      changing = true;
+      slotsFor = null;
+      if (view) render(view);
+      $('handover').scrollIntoView();
+    });
     $('cancel').addEventListener('click', cancel);
     document.addEventListener('visibilitychange', function () {
       if (document.hidden || locked || done) return;

@@ -146,7 +146,9 @@ def test_birth_certificate_from_application_to_handover(client: TestClient, cloc
     assert slots and all(s["at"] >= clock.now() + 30 * MINUTE for s in slots)
     off_grid = _post(phone, receipt, "handover-slot", applicant, at=slots[0]["at"] + 60_000)
     assert off_grid.status_code == 422 and off_grid.json()["code"] == "slot_not_offered"
-    chosen = _ok(_post(phone, receipt, "handover-slot", applicant, at=slots[0]["at"]))
+    first = _ok(_post(phone, receipt, "handover-slot", applicant, at=slots[1]["at"]))
+    assert first["status"] == "siap_diambil" and first["actions"] == ["choose_handover_slot"]
+    chosen = _ok(_post(phone, receipt, "handover-slot", applicant, at=slots[0]["at"]))  # another time after all
     assert chosen["status"] == "siap_diambil" and chosen["handover_slot"] == slots[0]["at"]
     clock.advance(slots[0]["at"] - 10 * MINUTE - clock.now())
     checked = client.post(f"{API}/receipts/{receipt}/check-in", json={}, headers=KIOSK)
@@ -158,6 +160,7 @@ def test_birth_certificate_from_application_to_handover(client: TestClient, cloc
     rescanned = client.post(f"{API}/receipts/{receipt}/check-in", json={}, headers=KIOSK)
     assert rescanned.json()["number"] == ticket["number"]
     assert _app(phone, receipt)["handover_ticket"]["number"] == ticket["number"]
+    assert _app(phone, receipt)["actions"] == []  # checked in: the time can no longer change
 
     # The counter calls and completes it: the listener marks the certificate handed over.
     assert _ok(staff.post("/api/v1/counters/loket-1/open", json={}, headers=headers))

@@ -68,6 +68,7 @@ LEGAL = {
     (S.DIVERIFIKASI, S.TERBIT),
     (S.TERBIT, S.SIAP_DIAMBIL),
     (S.TERBIT, S.DIKIRIM),
+    (S.SIAP_DIAMBIL, S.SIAP_DIAMBIL),  # another slot, until checked in
     (S.SIAP_DIAMBIL, S.SELESAI),
     (S.DIKIRIM, S.SELESAI),
 }
@@ -509,3 +510,16 @@ def test_courier_updates_only_while_out_for_delivery() -> None:
     record = state.get(AID)
     assert record.status is S.DIKIRIM and record.courier_ref == "R-1"
     assert [(u.at, u.note) for u in record.courier_updates] == [(T0 + 4, "Dikirim"), (T0 + 5, "Sampai di kantor pos")]
+
+
+def test_another_slot_may_be_chosen_until_check_in() -> None:
+    state, _ = _submitted()
+    _ready(state)
+    first = state.get(AID).handover_slot
+    replay(decide_choose_handover_slot(state, AID, slot=Millis(T0 + 7_200_000), at=Millis(T0 + 5)), state)
+    record = state.get(AID)
+    assert record.handover_slot == T0 + 7_200_000 != first
+    assert [h.status for h in record.history].count(S.SIAP_DIAMBIL) == 1  # one step, whatever the slots
+    replay(decide_check_in(state, AID, ticket_id=TicketId("t1"), at=Millis(T0 + 6)), state)
+    with pytest.raises(InvalidElampidCommand):
+        decide_choose_handover_slot(state, AID, slot=Millis(T0 + 9_000_000), at=Millis(T0 + 7))
