@@ -139,6 +139,23 @@ class UploadStore:
             raise KeyError(upload_id) from None
         return next(kind for kind, (magic, _) in KINDS.items() if head.startswith(magic))
 
+    def sweep(self, keep: set[str], *, older_than_s: float, now_s: float) -> int:
+        """Delete stored documents not in ``keep`` whose file is older than ``older_than_s``; how many.
+
+        Uploads come before the application that uses them; those never attached (an abandoned
+        form, or someone filling the disk) go after a day instead of staying forever.
+        """
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for path in self.root.glob("*/*"):
+            if path.name in keep or not _ID.fullmatch(path.name):
+                continue
+            if now_s - path.stat().st_mtime >= older_than_s:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def _path(self, upload_id: str) -> Path:
         if not _ID.fullmatch(upload_id):
             raise KeyError(upload_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ from .api import SCHEMAS, STATUSES, Api
 from .views import STATUS_WORDS, STEPS, application_json, fields_json, kinds_json
 
 log = logging.getLogger("antre.elampid")
+
+#: uploads not attached to any application are removed at start after this long
+UNATTACHED_UPLOAD_S = 24 * 3600
 
 HERE = Path(__file__).resolve().parent.parent
 STATIC = HERE / "static"
@@ -116,6 +120,11 @@ class ElampidWeb:
     async def start(self, state: AppState) -> None:
         self._state = state
         self._store = UploadStore(state["settings"].data_path / "uploads", max_bytes=self.module.max_upload_bytes)
+        applications: ApplicationState = state["runtime"].state.modules[m.NAME]
+        attached = {f.upload_id for r in applications.applications.values() for f in r.files}
+        swept = self._store.sweep(attached, older_than_s=UNATTACHED_UPLOAD_S, now_s=time.time())
+        if swept:
+            log.info("removed %d uploads never attached to an application", swept)
         state["hub"].add_source(m.NAME, _Topics(state["runtime"]))
         self._unsubscribe = state["runtime"].subscribe(self._on_batch)
         # A completion whose hand-over was not written yet when the server stopped is carried out now.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -70,3 +71,17 @@ def test_a_smaller_limit_can_be_configured() -> None:
     assert sniff(PDF, "a.pdf", max_bytes=len(PDF)) == "application/pdf"
     with pytest.raises(UploadRejected, match="too_large"):
         sniff(PDF, "a.pdf", max_bytes=len(PDF) - 1)
+
+
+def test_uploads_never_attached_are_swept_after_a_day(tmp_path: Path) -> None:
+    store = UploadStore(tmp_path / "uploads")
+    assert store.sweep(set(), older_than_s=0, now_s=0) == 0  # nothing stored yet, no directory
+    kept, stale, fresh = (store.save(PDF, "a.pdf").id for _ in range(3))
+    now = 2_000_000_000.0
+    for upload_id in (kept, stale):
+        os.utime(store._path(upload_id), (now - 2 * 86_400, now - 2 * 86_400))
+    os.utime(store._path(fresh), (now - 60, now - 60))
+    assert store.sweep({kept}, older_than_s=86_400, now_s=now) == 1
+    assert store.read(kept) == PDF and store.read(fresh) == PDF
+    with pytest.raises(KeyError):
+        store.read(stale)
