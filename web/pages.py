@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import segno
 from markupsafe import Markup
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -319,5 +320,5 @@ def routes() -> list[BaseRoute]:
         Route("/t/{token}", pages.phone, name="phone"),
         Route("/ambil", pages.booking, name="booking"),
         Route("/staff", pages.staff, name="staff"),
-        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", app=GZipMiddleware(StaticFiles(directory=STATIC), minimum_size=1024), name="static"),
     ]

@@ -22,6 +22,7 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -113,7 +114,11 @@ class ElampidWeb:
             Route("/lampid", self.apply_page, name="lampid_apply"),
             Route("/lampid/r/{receipt}", self.status_page, name="lampid_status"),
             Route("/lampid/staff", self.staff_page, name="lampid_staff"),
-            Mount("/lampid/static", app=StaticFiles(directory=STATIC), name="lampid_static"),
+            Mount(
+                "/lampid/static",
+                app=GZipMiddleware(StaticFiles(directory=STATIC), minimum_size=1024),
+                name="lampid_static",
+            ),
             WebSocketRoute("/ws/lampid/{receipt}", self.socket, name="ws-lampid"),
         ]
 

@@ -502,3 +502,11 @@ def test_a_hand_over_missed_by_a_stopping_server_is_done_at_the_next_start(tmp_p
         staff = _staff_client(client)
         login(staff, "petugas-ketabang")
         assert _app(staff, receipt)["status"] == "selesai"
+
+
+def test_scripts_and_styles_travel_compressed_for_weak_signal(client: TestClient) -> None:
+    for url in ("/lampid/static/status.js", "/lampid/static/lampid.css", "/static/antre.css"):
+        response = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200
+        assert response.headers["content-encoding"] == "gzip"
+        assert int(response.headers["content-length"]) < len(response.content) / 2
