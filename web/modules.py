@@ -53,6 +53,33 @@ class WebModule(Protocol):
     async def close(self) -> None: ...
 
 
+class WebPart:
+    """Defaults for a web part: nothing of each kind. Subclass it and override what the module has."""
+
+    name = ""
+
+    def endpoints(self) -> list[Endpoint]:
+        return []
+
+    def schemas(self) -> dict[str, Any]:
+        return {}
+
+    def routes(self) -> list[BaseRoute]:
+        return []
+
+    def messages(self) -> dict[str, int]:
+        return {}
+
+    def check_in_paths(self) -> list[tuple[str, str]]:
+        return []
+
+    async def start(self, state: AppState) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
 def load_web_modules(facility: Facility) -> tuple[WebModule, ...]:
     """The web part of each enabled module that has one.
 
