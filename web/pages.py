@@ -292,12 +292,15 @@ class Pages:
         if ticket is None:
             return self.not_found(request)
         ctx = ticket_context(request, ticket)
+        notify = runtime.state.facility.module("notify")  # text messages, when the facility enables them
+        channel = str(getattr(notify, "channel", "whatsapp"))
         boot = {
             "token": ticket.token,
             "ticket": ctx["t"],
             "words": STATUS_WORDS,
             "heartbeat_s": request.state["settings"].heartbeat_s,
             "timezone": runtime.state.facility.timezone,
+            "notify": None if notify is None else {"channel": channel},
         }
         return self.render(
             request,
@@ -306,6 +309,8 @@ class Pages:
             qr=qr_svg(ctx["tracking_url"], "QR check-in"),
             words=STATUS_WORDS,
             boot=json_script(boot),
+            notify_on=notify is not None,
+            notify_via="WhatsApp" if channel == "whatsapp" else "SMS",
             **ctx,
         )
 

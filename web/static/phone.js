@@ -46,6 +46,7 @@
     text('ahead', aheadText(d)); text('eta', etaText(d));
     $('checkin').hidden = k !== 'remote';
     $('cancel').hidden = !(waiting || d.status === 'missed');
+    if (B.notify && $('wa')) $('wa').hidden = !waiting;
     var called = d.status === 'called', near = isNear(d);
     banner('call', 'call', called ? 'Silakan menuju ' + (d.counter_name || 'loket') : '', 'Please go to ' + (d.counter_name || 'the counter'));
     banner('near', 'near', near ? (d.people_ahead === 0 ? 'Anda berikutnya!' : 'Tinggal ' + d.people_ahead + ' orang lagi') : '',
@@ -172,6 +173,42 @@
     nb.hidden = false;
     nb.addEventListener('click', enableNotify);
   }
+  // Text messages (WhatsApp / SMS) when the facility enables them: the number is sent once, and only
+  // its masked form comes back; the page keeps nothing.
+  function showSub(s) {
+    var on = !!(s && s.subscribed);
+    $('wa-on').hidden = !on; $('wa-off').hidden = !on;
+    if (on) {
+      text('wa-on', 'Pemberitahuan aktif ke ' + s.phone + ' \u00B7 Messages on to ' + s.phone);
+      $('wa-phone').value = '';
+    }
+  }
+  function sub(method, body) {
+    var save = $('wa-save'), off = $('wa-off');
+    save.disabled = off.disabled = true;
+    var init = { method: method, credentials: 'omit', headers: {} };
+    if (body) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+    return fetch('/api/v1/tickets/' + T + '/notify', init).then(function (r) {
+      return r.json().then(function (d) { return { ok: r.ok, d: d }; });
+    }).then(function (x) {
+      save.disabled = off.disabled = false;
+      if (x.ok) { text('err', ''); showSub(x.d); } else { text('err', (x.d.message_id || 'Gagal.') + ' ' + (x.d.message_en || '')); }
+    }, function () {
+      save.disabled = off.disabled = false;
+      text('err', 'Tidak dapat terhubung. Coba lagi. \u00B7 Cannot connect; try again.');
+    });
+  }
+  if (B.notify && $('wa')) {
+    $('wa-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var v = $('wa-phone').value.replace(/^\s+|\s+$/g, '');
+      if (v) sub('PUT', { phone: v });
+    });
+    $('wa-off').addEventListener('click', function () { sub('DELETE', null); });
+    fetch('/api/v1/tickets/' + T + '/notify', { cache: 'no-store', credentials: 'omit' })
+      .then(function (r) { return r.ok ? r.json() : null; }).then(showSub).catch(function () { /* offline */ });
+  }
+
   $('cancel').addEventListener('click', postCancel);
   document.addEventListener('visibilitychange', function () {
     if (!document.hidden && !live && !done) { retry = 0; poll(); connect(); }
