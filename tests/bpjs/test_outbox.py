@@ -29,7 +29,7 @@ from queue_engine.log.sqlite import SqliteLog
 from web.app import create_app
 from web.state import AppState
 
-from ..bpjs_standin import CONS_ID, SECRET, USER_KEY, BpjsStandIn, Fault
+from ..bpjs_standin import CONS_ID, FKTP_USER_KEY, SECRET, USER_KEY, BpjsStandIn, Fault
 from ..web.conftest import START, fast_accounts, make_settings
 
 MINUTE = 60_000
@@ -216,3 +216,44 @@ def test_a_restart_in_the_middle_resumes_where_the_log_says_it_stopped(bpjs: Bpj
         accepted = [(call.body.get("kodebooking"), call.body.get("taskid")) for call in bpjs.accepted]
         assert len(accepted) == len(set(accepted)) == 16
         assert not [call for call in bpjs.received if call.code == 208]  # KB-1 was recorded: not sent again
+
+
+def test_the_puskesmas_variant_reaches_antreanfktp(bpjs: BpjsStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTRE_BPJS_USER_KEY", FKTP_USER_KEY)
+    module = FastBpjsModule(variant="fktp", base_url=bpjs.fktp_url, poli=POLI)
+    facility = replace(load_facility(), modules=(module,))
+    clock = ManualClock(START)
+    web_app = create_app(
+        make_settings(), log=MemoryLog(), clock=clock, ids=SequentialIds(), facility=facility, accounts=fast_accounts()
+    )
+    with TestClient(web_app) as client:
+        a = App(client, clock)
+        a.run(c.OpenCounter(at=0, counter=CounterId("umum-1"), actor="p"))
+        for i, card in enumerate(("0001234567890", "0001234567891", "0001234567892")):
+            issued = a.run(
+                c.IssueTicket(
+                    at=0, ticket_id=TicketId(f"t{i}"), token=TicketToken(f"k{i}"), service=ServiceCode("UMUM")
+                )
+            )
+            visit = Visit(
+                ticket_id=TicketId(issued.ticket_id), kodebooking=f"KB{i}", jenispasien="JKN", nik="3578010101900001",
+                nomorkartu=card,
+            )  # fmt: skip
+            a.run(LinkVisit(at=0, visit=visit))
+        a.run(c.CallNext(at=0, counter=CounterId("umum-1")), minutes=5)
+        called = a.clock.now()
+        a.run(c.Complete(at=0, counter=CounterId("umum-1")), minutes=6)
+        a.run(c.CallNext(at=0, counter=CounterId("umum-1")), minutes=1)
+        a.run(c.MarkMissed(at=0, counter=CounterId("umum-1")), minutes=2)
+        a.run(c.Cancel(at=0, ticket_id=TicketId("t2"), actor="p", reason="pulang"), minutes=1)
+        a.run(c.OpenCounter(at=0, counter=CounterId("umum-2"), actor="p"), minutes=24 * 60)  # the next day
+        bpjs.wait_received(3 + 1 + 1 + 1)
+        a.settle()
+        paths = [(call.path, (call.body or {}).get("status")) for call in bpjs.accepted]
+        assert sorted(paths, key=str) == sorted(
+            [("antrean/add", None)] * 3 + [("antrean/panggil", 1), ("antrean/panggil", 2), ("antrean/batal", None)],
+            key=str,
+        )
+        served = next(call for call in bpjs.accepted if (call.body or {}).get("status") == 1)
+        assert served.body["nomorkartu"] == "0001234567890" and served.body["waktu"] == called
+        assert all(call.headers.get("user_key") == FKTP_USER_KEY for call in bpjs.accepted)
