@@ -257,3 +257,22 @@ def test_the_puskesmas_variant_reaches_antreanfktp(bpjs: BpjsStandIn, monkeypatc
         served = next(call for call in bpjs.accepted if (call.body or {}).get("status") == 1)
         assert served.body["nomorkartu"] == "0001234567890" and served.body["waktu"] == called
         assert all(call.headers.get("user_key") == FKTP_USER_KEY for call in bpjs.accepted)
+
+
+def test_a_no_show_reaches_bpjs_as_task_99_when_the_day_ends(bpjs: BpjsStandIn) -> None:
+    with app(bpjs, MemoryLog(), ManualClock(START)) as a:
+        open_counters(a)
+        issue = c.IssueTicket(at=0, ticket_id=TicketId("t1"), token=TicketToken("k1"), service=ServiceCode("UMUM"))
+        issued = a.run(issue)
+        visit = Visit(
+            ticket_id=TicketId(issued.ticket_id), kodebooking="KB-99", jenispasien="NON JKN", nik="3578010101900001"
+        )
+        a.run(LinkVisit(at=0, visit=visit))
+        a.run(c.CallNext(at=0, counter=CounterId("umum-1")), minutes=10)
+        called = a.clock.now()
+        a.run(c.MarkMissed(at=0, counter=CounterId("umum-1")), minutes=3)
+        a.run(c.OpenCounter(at=0, counter=CounterId("loket-2"), actor="p"), minutes=24 * 60)  # the next morning
+        next_day = a.clock.now()
+        bpjs.wait_received(4)  # add, 3 (arrived at the poli), 4 (called), 99
+        a.settle()
+        assert bpjs.tasks("KB-99") == {3: START, 4: called, 99: next_day}
