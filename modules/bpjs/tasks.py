@@ -286,12 +286,14 @@ class TaskDeriver:
         return [*out, _message("antrean/batal", batal, at)]
 
     def _end_of_day(self, position: int, at: Millis, state: FacilityState) -> list[Message]:
-        """A new day began: yesterday's visits not served to the end are no-shows."""
+        """A new day began: yesterday's visits not served to the end are no-shows (at the missed call, if
+        one was missed; else when the day's end became known)."""
         out: list[Message] = []
         for ticket_id, visit in list(self.visits.items()):
             finished = visit.stage in DONE and DONE[visit.stage] in visit.times and not visit.missed
             if not visit.closed and not finished and visit.added:
-                out += self._no_show(position, ticket_id, visit, state, at)
+                when = Millis(visit.missed_at) if visit.missed else at
+                out += self._no_show(position, ticket_id, visit, state, when)
             del self.visits[ticket_id]
         return out
 

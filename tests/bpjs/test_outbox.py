@@ -271,8 +271,8 @@ def test_a_no_show_reaches_bpjs_as_task_99_when_the_day_ends(bpjs: BpjsStandIn) 
         a.run(c.CallNext(at=0, counter=CounterId("umum-1")), minutes=10)
         called = a.clock.now()
         a.run(c.MarkMissed(at=0, counter=CounterId("umum-1")), minutes=3)
+        missed = a.clock.now()
         a.run(c.OpenCounter(at=0, counter=CounterId("loket-2"), actor="p"), minutes=24 * 60)  # the next morning
-        next_day = a.clock.now()
-        bpjs.wait_received(4)  # add, 3 (arrived at the poli), 4 (called), 99
+        bpjs.wait_received(4)  # add, 3 (arrived at the poli), 4 (called), 99 (at the missed call)
         a.settle()
-        assert bpjs.tasks("KB-99") == {3: START, 4: called, 99: next_day}
+        assert bpjs.tasks("KB-99") == {3: START, 4: called, 99: missed}

@@ -180,7 +180,8 @@ async def test_a_no_show_gives_99_and_a_cancellation_too(engine: tuple[Runtime, 
     await runtime.submit(c.OpenCounter(at=next_day, counter=CounterId("loket-2"), actor="p"))
     messages = await _derive(runtime, _module())
     ninety_nines = [(m.body["kodebooking"], m.body["waktu"]) for m in messages if m.body.get("taskid") == 99]
-    assert ninety_nines == [("KB1", cancelled), ("KB0", next_day)]
+    assert ninety_nines == [("KB1", cancelled), ("KB0", missed)]  # the no-show at its missed call
+    assert next_day > missed
     assert missed < cancelled
 
 
