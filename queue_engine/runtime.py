@@ -29,6 +29,7 @@ import contextlib
 import gc
 import itertools
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -53,6 +54,10 @@ Listener = Callable[[list[tuple[int, Delta]]], None]
 TAILED_MAX = 10_000
 #: how long close() waits for the follower to stop after cancelling it
 FOLLOWER_STOP_S = 2.0
+#: a snapshot that took this long or more holds the next one back (see ``Runtime._snapshot_due``)
+SNAPSHOT_SLOW_S = 0.01
+#: ... so that snapshots take at most this share of the time
+SNAPSHOT_MAX_SHARE = 0.02
 #: after a lost race, batches are of one command for this long. Rolling back a speculative batch
 #: rebuilds the state from the base snapshot (tens of ms on a busy day), which is time the other
 #: node uses to win the next race too; a batch of one is applied only once durable, so losing it
@@ -117,12 +122,18 @@ class Runtime:
         self.conflict_timeout_s = conflict_timeout_s
         #: races lost to other nodes so far (each one caught up and decided again)
         self.conflicts = 0
+        #: batches the sequencer finished, and the commands they carried (group commit: their ratio)
+        self.batches = 0
+        self.batched = 0
         #: a server process sets this: see :func:`tune_gc` (process-wide, so off for libraries and tests)
         self.tune_gc = tune_gc
         #: follow the log's tail so writes by other nodes are applied and pushed here too
         self.follow = follow
         self.state = FacilityState(facility)
         self._base: tuple[int, bytes] = (0, codec.dumps(self.state.snapshot()))
+        #: how long the last snapshot took to encode, and when it was taken (time.monotonic())
+        self._snapshot_s = 0.0
+        self._snapshot_at = 0.0
         self._since_base: list[Event] = []
         #: commands, and ``None``: "the log has events from another node, catch up"
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
@@ -226,7 +237,8 @@ class Runtime:
             limit = 1 if loop.time() < self._contended_until else self.max_batch
             while (self._carry or not self._queue.empty()) and sum(p is not None for p in items) < limit:
                 items.append(self._carry.popleft() if self._carry else self._queue.get_nowait())
-            batch = [p for p in items if p is not None]
+            # A command whose caller withdrew it (cancelled its future) is dropped, not carried out.
+            batch = [p for p in items if p is not None and not p.future.done()]
             self._busy = True  # close() waits for this batch rather than cancel it mid-write
             try:
                 if len(batch) < len(items):  # another node appended: take its events in first
@@ -240,6 +252,7 @@ class Runtime:
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(exc)
+                self._refuse_waiting(exc)  # the log is out of reach for those queued behind it too
             except Exception as exc:  # never leave a caller hanging
                 log.exception("batch failed")
                 self._rollback()
@@ -248,6 +261,20 @@ class Runtime:
                         p.future.set_exception(LogUnavailable(f"engine error: {exc}"))
             finally:
                 self._busy = False
+
+    def _refuse_waiting(self, exc: LogUnavailable) -> None:
+        """Fail every command queued or carried (not yet tried) with ``exc``."""
+        waiting = list(self._carry)
+        self._carry.clear()
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is None:
+                self._wake_queued = False
+            else:
+                waiting.append(item)
+        for p in waiting:
+            if not p.future.done():
+                p.future.set_exception(exc)
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
         loop = asyncio.get_running_loop()
@@ -283,6 +310,10 @@ class Runtime:
                     self._undo_speculation()
                     self._fail_speculative(batch, exc)
                     batch = [p for p in batch if not p.future.done()]  # what remains only rejected
+                    if isinstance(exc, LogUnavailable):
+                        # Commands that queued up while this write hung would each wait for a write
+                        # of their own: refuse them now, so no caller waits beyond one timeout.
+                        self._refuse_waiting(exc)
                     break
                 finally:
                     self._in_flight = 0
@@ -292,8 +323,21 @@ class Runtime:
                 raise LogUnavailable(f"log kept moving; gave up after {attempt} attempts")
         self._settle(batch)
         self._finish(batch)
-        if len(self._since_base) >= self.snapshot_every:
+        if len(self._since_base) >= self.snapshot_every and self._snapshot_due():
             await self._save_snapshot()
+
+    def _snapshot_due(self) -> bool:
+        """Whether enough time passed since the last snapshot for its cost.
+
+        Encoding a snapshot is proportional to the state (a day with tens of thousands of tickets
+        takes 0.1-0.6 s, and stalls every command meanwhile), while ``snapshot_every`` counts
+        events: at hundreds of commands a second a large state would be encoded every few
+        seconds. So a snapshot that took ``d`` >= :data:`SNAPSHOT_SLOW_S` is followed by the next
+        one no sooner than ``d / SNAPSHOT_MAX_SHARE`` later. Small states are never held back.
+        """
+        if self._snapshot_s < SNAPSHOT_SLOW_S:
+            return True
+        return time.monotonic() - self._snapshot_at >= self._snapshot_s / SNAPSHOT_MAX_SHARE
 
     def _fail_speculative(self, batch: list[_Pending], exc: LogError) -> None:
         """The append failed: from the first command with events on, every outcome fails.
@@ -354,6 +398,8 @@ class Runtime:
 
     def _finish(self, batch: list[_Pending]) -> None:
         published: list[tuple[int, Delta]] = []
+        self.batches += 1
+        self.batched += len(batch)
         for p in batch:
             if p.error is None:
                 # Durable whether or not its caller is still waiting (it may have been cancelled).
@@ -446,17 +492,23 @@ class Runtime:
                         if not self._wake_queued:
                             self._wake_queued = True
                             self._queue.put_nowait(None)
-            except LogError:
+            except Exception as exc:  # the follower must outlive any failure of the log or its client
                 if (task := asyncio.current_task()) is not None and task.cancelling():
                     # A client library may turn our cancellation into its own error: stop anyway.
                     raise asyncio.CancelledError from None
-                log.warning("log tail unavailable; retrying in %.1f s", backoff)
+                if isinstance(exc, LogError):
+                    log.warning("log tail unavailable; retrying in %.1f s", backoff)
+                else:
+                    log.exception("log tail failed; retrying in %.1f s", backoff)
                 await asyncio.sleep(backoff)  # a reconnect back-off, not a wait for an effect
                 backoff = min(backoff * 2, 5.0)
 
     def _rebase(self) -> None:
+        started = time.monotonic()
         self._base = (self.state.position, codec.dumps(self.state.snapshot()))
         self._since_base = []
+        self._snapshot_at = time.monotonic()
+        self._snapshot_s = self._snapshot_at - started
 
     async def _save_snapshot(self) -> None:
         self._rebase()

@@ -277,7 +277,9 @@
   function connect() {
     reconnectTimer = null;
     if (!config.connect || socket) return;
-    var query = ["after=" + encodeURIComponent(board.state.position)];
+    // Resume one position back: a call is an update and a call message under one position, and a
+    // connection may break between the two; what comes again is redrawn or deduplicated (seen[key]).
+    var query = ["after=" + encodeURIComponent(Math.max(0, board.state.position - 1))];
     if (config.token) query.unshift("token=" + encodeURIComponent(config.token));
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + config.ws + "?" + query.join("&");
     var ws;

@@ -178,6 +178,11 @@ async def _unavailable(timeout_s: float) -> AsyncIterator[None]:
         raise LogUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
     except TimeoutError as exc:
         raise LogUnavailable(f"redis: no answer within {timeout_s:g} s") from exc
+    except (RuntimeError, ConnectionError, OSError) as exc:
+        # Under uvloop, writing to a connection the peer reset raises RuntimeError ("the handler is
+        # closed") rather than a redis-py error; redis-py has dropped that connection already, so
+        # the next call reconnects. Any of these is the log being unreachable, not an engine fault.
+        raise LogUnavailable(f"redis: connection lost: {type(exc).__name__}: {exc}") from exc
 
 
 def _bytes(value: bytes | str) -> bytes:
