@@ -12,7 +12,9 @@ may build many apps in one process and a dropped app takes its metrics with it).
   ``antre_tickets_issued_total{service,channel}``;
 * ``antre_ws_clients{kind}``: read from ``PushHub.clients_by_kind()`` at scrape time; the hub may
   also push a count through :func:`set_ws_clients`;
-* ``antre_append_seconds{command}``: submit to durable answer (queueing, decide, append).
+* ``antre_append_seconds{command}``: submit to durable answer (queueing, decide, append);
+* ``antre_batches_total``, ``antre_batched_commands_total``: the sequencer's batches and the
+  commands they carried (their ratio is the group commit's size), read from the runtime.
 
 ``GET /metrics`` is for an admin session or ``Authorization: Bearer <ANTRE_METRICS_TOKEN>``.
 """
@@ -23,6 +25,7 @@ import hmac
 import time
 import weakref
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -57,7 +60,8 @@ _TRACKED = 50_000
 
 
 class _QueueLengths(Collector):
-    """``antre_queue_length{service}`` and ``antre_log_conflicts_total``, read from the runtime when scraped."""
+    """``antre_queue_length{service}``, ``antre_log_conflicts_total``, ``antre_batches_total`` and
+    ``antre_batched_commands_total``, read from the runtime when scraped."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -70,8 +74,14 @@ class _QueueLengths(Collector):
             "antre_log_conflicts", "Appends lost to another node writing first (each decided again)."
         )
 
+    def _batches(self) -> tuple[CounterMetricFamily, CounterMetricFamily]:
+        return (
+            CounterMetricFamily("antre_batches", "Batches of commands decided (and written together: group commit)."),
+            CounterMetricFamily("antre_batched_commands", "Commands those batches carried."),
+        )
+
     def describe(self) -> Iterable[Metric]:
-        return [self._family(), self._conflicts()]
+        return [self._family(), self._conflicts(), *self._batches()]
 
     def collect(self) -> Iterable[Metric]:
         family = self._family()
@@ -79,7 +89,10 @@ class _QueueLengths(Collector):
             family.add_metric([code], service.waitlist.present_count())
         conflicts = self._conflicts()
         conflicts.add_metric([], self.runtime.conflicts)
-        return [family, conflicts]
+        batches, batched = self._batches()
+        batches.add_metric([], self.runtime.batches)
+        batched.add_metric([], self.runtime.batched)
+        return [family, conflicts, batches, batched]
 
 
 class Metrics:
@@ -121,10 +134,20 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
             registry=registry,
         )
+        #: labelled children by (metric, label values): ``labels()`` takes a lock and validates on each call
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._runtime: Runtime | None = None
         #: ticket -> when it joined a present queue; ticket -> (called at, service)
         self._joined: dict[TicketId, Millis] = {}
         self._called: dict[TicketId, tuple[Millis, str]] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """``metric.labels(*labels)``, made once per label set."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def attach(self, runtime: Runtime) -> None:
         """Register the scrape-time queue lengths of ``runtime`` (once)."""
@@ -140,7 +163,7 @@ class Metrics:
         try:
             result = await runtime.submit(command)
         finally:
-            self.append.labels(type(command).__name__).observe(time.perf_counter() - start)
+            self.child(self.append, type(command).__name__).observe(time.perf_counter() - start)
         self.observe(result.events, runtime.state)
         return result
 
@@ -149,26 +172,26 @@ class Metrics:
         for e in events:
             match e:
                 case TicketIssued():
-                    self.issued.labels(e.service, e.channel.value).inc()
+                    self.child(self.issued, e.service, e.channel.value).inc()
                     if e.checked_in:
                         self._join(e.ticket_id, e.at)
                 case TicketCheckedIn() | TicketRequeued() | TicketTransferred():
                     self._called.pop(e.ticket_id, None)
                     self._join(e.ticket_id, e.at)
                 case TicketCalled():
-                    self.calls.labels(e.counter).inc()
+                    self.child(self.calls, e.counter).inc()
                     ticket = state.tickets.get(e.ticket_id)
                     service = ticket.service if ticket is not None else ""
                     joined = self._joined.pop(e.ticket_id, None)
                     if joined is not None:
-                        self.wait.labels(service).observe(max(0, e.at - joined) / 1000)
+                        self.child(self.wait, service).observe(max(0, e.at - joined) / 1000)
                     self._called[e.ticket_id] = (e.at, service)
                 case TicketRecalled():
-                    self.recalls.labels(e.counter).inc()
+                    self.child(self.recalls, e.counter).inc()
                 case TicketCompleted():
                     called = self._called.pop(e.ticket_id, None)
                     if called is not None:
-                        self.service_time.labels(called[1]).observe(max(0, e.at - called[0]) / 1000)
+                        self.child(self.service_time, called[1]).observe(max(0, e.at - called[0]) / 1000)
                 case TicketMissed() | TicketCancelled():
                     self._called.pop(e.ticket_id, None)
                     self._joined.pop(e.ticket_id, None)
