@@ -185,5 +185,14 @@ def check_csrf(conn: HTTPConnection[Any], principal: Principal, submitted: str |
         return
     expected = conn.session.get("csrf")
     given = submitted or conn.headers.get("x-csrf-token")
-    if not isinstance(expected, str) or not given or not hmac.compare_digest(expected, given):
+    if not isinstance(expected, str) or not given or not same_secret(expected, given):
         raise ApiError("csrf_failed")
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time equality of two strings, whatever characters ``given`` holds.
+
+    ``hmac.compare_digest`` raises ``TypeError`` on a ``str`` with non-ASCII characters, and a
+    header value may carry any byte 0x80-0xFF (decoded as Latin-1): compare their UTF-8 bytes.
+    """
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass"))

@@ -49,6 +49,10 @@ class Endpoint:
     #: the success status and the name of the response schema (None: no body)
     status: int = 200
     answer: str | None = None
+    #: media types the success answer may come in (a module's file download: several)
+    media: tuple[str, ...] = ("application/json",)
+    #: the status of an idempotent retry's answer, when it differs (issuing: 200 with the first ticket)
+    retried: int | None = None
     #: error codes it may answer with (``web.errors.MESSAGES`` keys)
     errors: tuple[str, ...] = ()
 

@@ -77,7 +77,11 @@ _CURRENT = ("counter_idle", "invalid_transition")
 #: action -> (summary, request body, the domain refusals it may meet)
 ACTIONS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
     "open": ("Open the counter", EMPTY_BODY, ("invalid_counter_transition",)),
-    "pause": ("Pause the counter, with a reason", _body(("reason",), reason=_TEXT), ("reason_required",)),
+    "pause": (
+        "Pause the counter, with a reason",
+        _body(("reason",), reason=_TEXT),
+        ("reason_required", "invalid_counter_transition"),
+    ),
     "close": ("Close the counter (it must be free)", EMPTY_BODY, ("counter_busy", "invalid_counter_transition")),
     "call-next": (
         "Call the best waiting ticket across the counter's services (optionally completing the current one first)",

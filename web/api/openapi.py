@@ -175,8 +175,10 @@ def _responses(endpoint: Endpoint, statuses: dict[str, int]) -> dict[str, Any]:
     if endpoint.answer == "metrics":
         ok["content"] = {"text/plain": {"schema": {"type": "string"}}}
     elif endpoint.answer is not None:
-        ok["content"] = {"application/json": {"schema": _ref(endpoint.answer)}}
+        ok["content"] = {media: {"schema": _ref(endpoint.answer)} for media in endpoint.media}
     responses: dict[str, Any] = {str(endpoint.status): ok}
+    if endpoint.retried is not None:
+        responses[str(endpoint.retried)] = {**ok, "description": "OK: an idempotent retry, answered as the first time"}
     by_status: dict[int, list[str]] = {}
     for code in endpoint.errors:
         by_status.setdefault(statuses[code] if code in statuses else MESSAGES[code][0], []).append(code)

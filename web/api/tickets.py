@@ -155,6 +155,7 @@ def endpoints(limiter: SlidingWindow) -> list[Endpoint]:
             security=(DEVICE, SESSION),
             body=ISSUE_BODY,
             status=201,
+            retried=200,
             answer="IssuedTicket",
             errors=(
                 *body_errors,
@@ -164,6 +165,7 @@ def endpoints(limiter: SlidingWindow) -> list[Endpoint]:
                 "appointment_in_past",
                 "duplicate_id",
                 "rate_limited",
+                "unauthenticated",
                 "forbidden",
                 "csrf_failed",
                 "log_unavailable",

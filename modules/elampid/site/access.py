@@ -9,14 +9,13 @@ session cookie; the applicant's later requests and WebSocket ride on that.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Any
 
 from starlette.requests import HTTPConnection
 
 from queue_engine.domain.ids import Millis
-from web.auth import Principal, Role, authenticate, hash_password, verify_password
+from web.auth import Principal, Role, authenticate, hash_password, same_secret, verify_password
 from web.errors import ApiError
 from web.ratelimit import MINUTE_MS, SlidingWindow
 
@@ -104,5 +103,5 @@ def check_session_csrf(conn: HTTPConnection[Any]) -> None:
     """The applicant's changes ride on the session cookie: they must echo its CSRF token."""
     expected = conn.session.get("csrf")
     given = conn.headers.get("x-csrf-token")
-    if not isinstance(expected, str) or not given or not hmac.compare_digest(expected, given):
+    if not isinstance(expected, str) or not given or not same_secret(expected, given):
         raise ApiError("csrf_failed")
