@@ -547,6 +547,7 @@ class Api:
                 who="the applicant's session, or staff of its kelurahan",
                 security=(SESSION,),
                 answer="LampidFile",
+                media=tuple(_EXTENSIONS),
                 errors=("application_not_found", "not_found", "unauthenticated", "forbidden"),
             ),
             Endpoint(
