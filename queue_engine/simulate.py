@@ -28,7 +28,7 @@ from .domain import commands as c
 from .domain.decide import Decision, decide
 from .domain.errors import DomainError
 from .domain.eta import Estimate
-from .domain.events import TicketCalled
+from .domain.events import Event, TicketCalled
 from .domain.evolve import apply
 from .domain.forecast import people_ahead, ticket_eta
 from .domain.ids import CounterId, Millis, ServiceCode, TicketId
@@ -85,14 +85,17 @@ class Simulation:
     patients: int = 160
     remote_share: float = 0.3
     day: tuple[int, int, int] = (2026, 11, 26)  # a Thursday
+    #: the state to continue from (the log's, to simulate another day into it); default a fresh one
+    start: FacilityState | None = None
+    id_prefix: str = ""
     rng: random.Random = field(init=False)
     state: FacilityState = field(init=False)
     now: Millis = field(init=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
-        self.state = FacilityState(self.facility)
-        self.ids = SequentialIds()
+        self.state = self.start if self.start is not None else FacilityState(self.facility)
+        self.ids = SequentialIds(self.id_prefix)
         self.tz = ZoneInfo(self.facility.timezone)
         self.now = self.at(6, 0)
         self._queue: list[tuple[Millis, int, Callable[[], object]]] = []
@@ -107,6 +110,8 @@ class Simulation:
         self.rejected: dict[str, int] = {}
         self.events = 0
         self.missed = 0
+        #: every decision's events, in order (``antre simulate --log-url`` writes them to a log)
+        self.batches: list[list[Event]] = []
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -124,6 +129,8 @@ class Simulation:
         except DomainError as err:
             self.rejected[err.code] = self.rejected.get(err.code, 0) + 1
             return None
+        if decision.events:
+            self.batches.append(decision.events)
         for event in decision.events:
             apply(self.state, event)
             self.events += 1
@@ -307,7 +314,14 @@ class Simulation:
             when, _, action = heapq.heappop(self._queue)
             self.now = when
             action()
+        self._close_counters()
         return self.report()
+
+    def _close_counters(self) -> None:
+        """The day's work is done: staff close every counter that holds no ticket."""
+        for cid, counter in self.state.counters.items():
+            if counter.status is not CounterStatus.CLOSED and counter.ticket is None:
+                self.submit(c.CloseCounter(at=self.now, counter=cid, actor="sim"))
 
     def report(self) -> dict[str, Any]:
         tickets = self.state.tickets.values()
