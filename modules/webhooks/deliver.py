@@ -8,8 +8,9 @@
 
 ``id`` is ``<subscription>:<log position>``: the same on every retry, after a restart and on a
 replay, so receivers dedupe by it. ``data`` is the event's fields as the log stores them, minus
-:data:`PRIVATE_FIELDS`. Only the core's ticket and counter events are forwarded (see
-:data:`~.module.PUBLIC_TYPES`): they hold no names or NIKs; modules' events never leave.
+:data:`PRIVATE_FIELDS`. Only the core's ticket and counter events and the SLA alerts are
+forwarded (see :data:`~.module.PUBLIC_TYPES`): they hold no names or NIKs; other modules' events
+never leave.
 
 **The signature** (Stripe's scheme). Headers of every request:
 
@@ -39,7 +40,6 @@ import orjson
 from queue_engine import codec
 from queue_engine.clock import Clock
 from queue_engine.domain.events import Event
-from queue_engine.domain.modules import ModuleEvent
 from queue_engine.domain.state import FacilityState
 
 from ..outbox.message import Message, Outcome, Status
@@ -82,7 +82,7 @@ class WebhookDeriver:
         self.subscription = subscription
 
     def derive(self, position: int, event: Event, state: FacilityState) -> list[Message]:
-        if isinstance(event, ModuleEvent) or not self.subscription.wants(event.TYPE):
+        if not self.subscription.wants(event.TYPE):  # only PUBLIC_TYPES: no module event with personal data
             return []
         body = message_body(self.subscription.id, position, event, state.facility.id)
         return [Message(key=body["id"], kind=event.TYPE, body=body, at=event.at)]

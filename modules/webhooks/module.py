@@ -14,7 +14,7 @@ from the file)::
   ids (``<id>:<log position>``) and its admin endpoints;
 * ``url``: ``http://`` or ``https://`` with a host (no user:password part);
 * ``events``: exact event types (``"ticket.called"``) or a family (``"ticket.*"``), of the types
-  webhooks forward (:data:`PUBLIC_TYPES`: the core's ticket and counter events);
+  webhooks forward (:data:`PUBLIC_TYPES`: the core's ticket and counter events, and SLA alerts);
 * ``secret_env``: the name of the environment variable that holds the signing secret.
 
 The module's state is the outbox progress (:mod:`modules.outbox.progress`): one stream per
@@ -40,10 +40,14 @@ from ..outbox import progress
 NAME = "webhooks"
 OUTBOX = progress.outbox_types(NAME)
 
+#: modules' events that hold no personal data and may be forwarded, by type (a module opts in here;
+#: every other module event, e.g. BPJS visits with NIKs, is never forwarded)
+MODULE_PUBLIC_TYPES: frozenset[str] = frozenset({"sla.alert_opened", "sla.alert_cleared"})
 #: event types a subscription may ask for: the core's, except the engine's own bookkeeping
-#: (``command.recorded`` carries clients' idempotency keys). Module events (which may hold
-#: personal data, e.g. BPJS visits) are never forwarded.
-PUBLIC_TYPES: frozenset[str] = frozenset(cls.TYPE for cls in EVENT_TYPES if cls is not CommandRecorded)
+#: (``command.recorded`` carries clients' idempotency keys), and :data:`MODULE_PUBLIC_TYPES`.
+PUBLIC_TYPES: frozenset[str] = (
+    frozenset(cls.TYPE for cls in EVENT_TYPES if cls is not CommandRecorded) | MODULE_PUBLIC_TYPES
+)
 #: the families ``"<family>.*"`` may name
 FAMILIES: frozenset[str] = frozenset(t.partition(".")[0] for t in PUBLIC_TYPES)
 
@@ -144,7 +148,7 @@ class WebhooksModule:
     web = "modules.webhooks.site:WebhooksWeb"
 
     def __init__(self, *, subscriptions: Iterable[Mapping[str, Any]] = ()) -> None:
-        if isinstance(subscriptions, str | bytes | Mapping):
+        if isinstance(subscriptions, str | bytes | Mapping) or not isinstance(subscriptions, Iterable):
             raise ValueError("webhooks: subscriptions must be a list of tables")
         subs = tuple(subscription(raw) for raw in subscriptions)
         ids = [s.id for s in subs]
