@@ -1,4 +1,4 @@
-"""The ``antre`` command: serve, simulate, replay.
+"""The ``antre`` command: serve, simulate, replay, report, forecast.
 
 Options fall back to environment variables (``ANTRE_LOG_URL``, ``ANTRE_FACILITY``), read once here.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import os
 import socket
 import sys
@@ -15,10 +16,12 @@ import time
 from collections import Counter as Tally
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import orjson
 
+from . import forecast_cli, report_cli
 from .config import ConfigError, is_demo, load_facility
 from .domain.model import Facility
 from .domain.state import FacilityState
@@ -44,16 +47,32 @@ def _parser(environ: dict[str, str]) -> argparse.ArgumentParser:
     serve.add_argument("--log-url", default=None, help="event log URL (env ANTRE_LOG_URL; default sqlite:///antre.db)")
     serve.add_argument("--host", default=None, help="address to listen on (env ANTRE_HOST; default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (env ANTRE_PORT; default 8000)")
+    serve.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default=environ.get("ANTRE_LOOP", "auto"),
+        help="event loop (env ANTRE_LOOP; default auto: uvloop when installed)",
+    )
+    serve.add_argument(
+        "--http",
+        choices=("auto", "h11", "httptools"),
+        default=environ.get("ANTRE_HTTP", "auto"),
+        help="HTTP/1.1 parser (env ANTRE_HTTP; default auto: httptools when installed)",
+    )
 
     sim = sub.add_parser("simulate", help="simulate a puskesmas day through the real engine")
     common(sim)
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--patients", type=int, default=160)
+    sim.add_argument("--log-url", default=None, help="also append the day's events to this log, e.g. sqlite:///sim.db")
+    sim.add_argument("--date", default=None, help="the day to simulate, YYYY-MM-DD (with --log-url)")
 
     replay = sub.add_parser("replay", help="rebuild the state from a log and print a summary")
     common(replay)
     replay.add_argument("--log-url", default=environ.get("ANTRE_LOG_URL", DEFAULT_URL), help="event log URL")
     replay.add_argument("--json", action="store_true", help="print the summary as JSON only")
+    report_cli.add_parser(sub, common, environ)
+    forecast_cli.add_parser(sub, common, environ)
     return parser
 
 
@@ -77,8 +96,20 @@ def _print_summary(facility: Facility, info: dict[str, Any]) -> None:
         print(f"  {facility.services[code].name:<38} menunggu / waiting: {n}")
 
 
-def _serve(facility_path: str | None, host: str | None, port: int | None, log_url: str | None) -> int:
-    """Run the web app (engine, API, push, pages, boards) under uvicorn until Ctrl-C."""
+def _serve(
+    facility_path: str | None,
+    host: str | None,
+    port: int | None,
+    log_url: str | None,
+    *,
+    loop: str = "auto",
+    http: str = "auto",
+) -> int:
+    """Run the web app (engine, API, push, pages, boards) under uvicorn until Ctrl-C.
+
+    ``loop`` and ``http`` are uvicorn's: ``auto`` takes uvloop and httptools when they are
+    installed (both are dependencies), else asyncio and h11.
+    """
     import uvicorn
 
     from web.app import create_app
@@ -100,7 +131,8 @@ def _serve(facility_path: str | None, host: str | None, port: int | None, log_ur
         facility = replace(facility, services={k: replace(v, hours={}) for k, v in facility.services.items()})
     app = create_app(settings, facility=facility)
     base = f"http://{'localhost' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
-    print(f"Antre — {facility.name} — log: {settings.log_url}")
+    loop, http = _resolved(loop, "uvloop", "asyncio"), _resolved(http, "httptools", "h11")
+    print(f"Antre — {facility.name} — log: {settings.log_url} — server: {loop}, {http}")
     for label, path in _urls(facility, demo):
         print(f"  {label:<44} {base}{path}")
     if demo:
@@ -115,11 +147,24 @@ def _serve(facility_path: str | None, host: str | None, port: int | None, log_ur
         ws_per_message_deflate=False,  # boards on a LAN: compressing each message per client costs more
         lifespan="on",
         log_level="warning",
+        loop=loop,
+        http=http,
     )
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled, after shutdown
         _server_class()(config).run()
     print("Antre berhenti / stopped.")
     return 0
+
+
+def _resolved(choice: str, fast: str, fallback: str) -> str:
+    """What uvicorn's ``auto`` picks: the C implementation when it can be imported."""
+    if choice != "auto":
+        return choice
+    try:
+        importlib.import_module(fast)
+    except ImportError:
+        return fallback
+    return fast
 
 
 def _server_class() -> type:
@@ -171,11 +216,15 @@ async def _replay(facility: Facility, log_url: str, as_json: bool) -> int:
     return 0
 
 
-def _simulate(facility: Facility, seed: int, patients: int) -> int:
+def _simulate(facility: Facility, seed: int, patients: int, log_url: str | None = None, day: str | None = None) -> int:
     from .simulate import simulate
 
     started = time.perf_counter()
-    report = simulate(facility, seed, patients=patients)
+    if log_url is not None:
+        when = date.fromisoformat(day) if day else None
+        report = asyncio.run(report_cli.simulate_into_log(facility, seed, patients, log_url, when))
+    else:
+        report = simulate(facility, seed, patients=patients)
     report["elapsed_s"] = round(time.perf_counter() - started, 2)
     print(f"Simulasi / simulation: {facility.name}, seed {seed}, {report['tickets']} tiket / tickets")
     print(f"  rata-rata tunggu per kelas / mean wait per class (min): {report['mean_wait_min']}")
@@ -191,11 +240,15 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     args = _parser(dict(os.environ) if environ is None else environ).parse_args(argv)
     try:
         if args.command == "serve":
-            return _serve(args.facility, args.host, args.port, args.log_url)
+            return _serve(args.facility, args.host, args.port, args.log_url, loop=args.loop, http=args.http)
         facility = load_facility(args.facility)
         if args.command == "replay":
             return asyncio.run(_replay(facility, args.log_url, args.json))
-        return _simulate(facility, args.seed, args.patients)
+        if args.command == "report":
+            return report_cli.run(facility, args)
+        if args.command == "forecast":
+            return forecast_cli.run(facility, args)
+        return _simulate(facility, args.seed, args.patients, args.log_url, args.date)
     except (ConfigError, ValueError, LogError) as exc:
         print(f"antre: {exc}", file=sys.stderr)
         return 2

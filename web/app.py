@@ -27,6 +27,7 @@ from .errors import EXCEPTION_HANDLERS, MODULE_STATUSES
 from .hub import PushHub
 from .modules import WebModule, load_web_modules
 from .pages import routes as page_routes
+from .reports import routes as report_routes
 from .settings import Settings
 from .state import AppState
 from .ws import routes as ws_routes
@@ -89,7 +90,14 @@ def create_app(
     ]
     module_routes = [route for part in web_modules for route in part.routes()]
     app = Starlette(
-        routes=[*api_routes(web_modules), *ws_routes(), *page_routes(), *board_routes(), *module_routes],
+        routes=[
+            *api_routes(web_modules),
+            *ws_routes(),
+            *page_routes(),
+            *report_routes(),
+            *board_routes(),
+            *module_routes,
+        ],
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

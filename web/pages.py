@@ -29,6 +29,7 @@ from queue_engine.domain.model import Facility, Service
 from queue_engine.domain.state import FacilityState, Ticket
 from queue_engine.runtime import Runtime
 
+from .json import JSONResponse
 from .render import hhmm, ticket_json
 from .state import AppState
 
@@ -293,6 +294,7 @@ class Pages:
             return self.not_found(request)
         ctx = ticket_context(request, ticket)
         notify = runtime.state.facility.module("notify")  # text messages, when the facility enables them
+        feedback_on = runtime.state.facility.module("feedback") is not None  # the rating card once it is done
         channel = str(getattr(notify, "channel", "whatsapp"))
         boot = {
             "token": ticket.token,
@@ -311,14 +313,26 @@ class Pages:
             boot=json_script(boot),
             notify_on=notify is not None,
             notify_via="WhatsApp" if channel == "whatsapp" else "SMS",
+            feedback_on=feedback_on,
             **ctx,
         )
 
 
+async def healthz(request: PageRequest) -> Response:
+    """``GET /healthz``: 200 ``{"status": "ok", "position": N}`` while the app serves (container health checks).
+
+    It reads only the in-memory state: a log outage (Redis down) does not fail it, since the node
+    goes on answering reads and recovers by itself; restarting it would not help.
+    """
+    position = request.state["runtime"].state.position
+    return JSONResponse({"status": "ok", "position": position}, headers={"Cache-Control": "no-store"})
+
+
 def routes() -> list[BaseRoute]:
-    """The page routes and ``/static``."""
+    """The page routes, ``/healthz`` and ``/static``."""
     pages = Pages()
     return [
+        Route("/healthz", healthz, name="healthz"),
         Route("/", pages.landing, name="landing"),
         Route("/kiosk", pages.kiosk, name="kiosk"),
         Route("/kiosk/ticket/{token}", pages.kiosk_ticket, name="kiosk_ticket"),

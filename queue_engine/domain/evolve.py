@@ -234,6 +234,7 @@ def _completed(state: FacilityState, e: TicketCompleted) -> list[Delta]:
         state.services[ticket.service].stats.observe(e.at - ticket.called_at, state.facility.policy.eta_alpha)
     ticket.status = TicketStatus.DONE
     ticket.finished_at = e.at
+    ticket.completed_by = e.counter
     _undoable(state, e.counter, "complete", ticket.id, e.at)
     return [TicketChanged(ticket.id), *_release_counter(state, ticket)]
 
@@ -301,6 +302,7 @@ def _counter(state: FacilityState, e: CounterOpened | CounterPaused | CounterClo
             counter.status, counter.pause_reason = CounterStatus.CLOSED, ""
         case _:
             assert_never(e)
+    counter.since = e.at  # decide emits these only for a change of status
     deltas: list[Delta] = [CounterChanged(counter.id)]
     deltas.extend(QueueChanged(code) for code in state.facility.counters[counter.id].services)
     return deltas

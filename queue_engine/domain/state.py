@@ -52,6 +52,8 @@ class Ticket:
     prev_key: Key | None = None
     prev_called_at: Millis | None = None
     prev_started_at: Millis | None = None
+    #: the counter that completed the visit's last completed stage (kept once the counter is released)
+    completed_by: CounterId | None = None
 
     @property
     def lane(self) -> Lane:
@@ -95,6 +97,8 @@ class CounterState:
     undoable: str | None = None
     undo_ticket: TicketId | None = None
     undo_at: Millis = 0
+    #: when ``status`` last changed (0: never since the log began)
+    since: Millis = 0
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -106,6 +110,7 @@ class CounterState:
             "undoable": self.undoable,
             "undo_ticket": self.undo_ticket,
             "undo_at": self.undo_at,
+            "since": self.since,
         }
 
 
@@ -241,6 +246,7 @@ class FacilityState:
                     undoable=raw["undoable"],
                     undo_ticket=raw["undo_ticket"],
                     undo_at=raw["undo_at"],
+                    since=raw.get("since", 0),  # snapshots before it was kept: unknown
                 )
         state.day_seq = {(ServiceCode(s), d): n for s, d, n in data["day_seq"]}
         state.quota_used = {(ServiceCode(s), d): [j, u] for s, d, j, u in data["quota_used"]}

@@ -45,6 +45,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/auth/me"): SESSIONS,
     ("GET", "/api/v1/openapi.json"): EVERYONE,
     ("GET", "/metrics"): frozenset({"admin"}),
+    ("GET", "/api/v1/forecast"): frozenset({"admin"}),
 }
 #: endpoints about one's session: without a session there is nobody to talk about (401, devices too)
 SESSION_ONLY = {("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/auth/me")}

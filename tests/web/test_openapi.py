@@ -40,7 +40,7 @@ def test_lists_every_api_route(client: TestClient) -> None:
     }
     documented = {(method, path) for path, ops in document["paths"].items() for method in ops}
     assert routed == documented
-    assert len(documented) == 25
+    assert len(documented) == 26  # 25 + GET /api/v1/forecast
 
 
 def test_every_operation_is_described(client: TestClient) -> None:
@@ -60,7 +60,7 @@ def test_every_operation_is_described(client: TestClient) -> None:
             headers = {p["name"] for p in op.get("parameters", ()) if p["in"] == "header"}
             commands = method == "post" and not path.startswith("/api/v1/auth/")
             assert headers == ({"Idempotency-Key"} if commands else set()), (method, path)
-    assert len(names) == 25  # operation ids are unique
+    assert len(names) == 26  # operation ids are unique
 
 
 def test_every_reference_resolves(client: TestClient) -> None:

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..metrics import metrics_endpoint
 from ..ratelimit import SlidingWindow
-from . import auth, boards, counters, facility, openapi, staff, tickets
+from . import auth, boards, counters, facility, forecast, openapi, staff, tickets
 from .common import METRICS_TOKEN, SESSION, Endpoint
 
 if TYPE_CHECKING:
@@ -44,10 +44,11 @@ def endpoints(web_modules: Sequence[WebModule] = ()) -> list[Endpoint]:
         *boards.endpoints(),
         *auth.endpoints(limiter),
         METRICS,
+        *forecast.endpoints(),
         *(row for part in web_modules for row in part.endpoints()),
     ]
     statuses = {code: status for part in web_modules for code, status in part.messages().items()}
-    schemas = {name: schema for part in web_modules for name, schema in part.schemas().items()}
+    schemas = {**forecast.SCHEMAS, **{name: schema for part in web_modules for name, schema in part.schemas().items()}}
     rows.append(openapi.endpoint(rows, statuses=statuses, schemas=schemas))
     return rows
 

@@ -7,6 +7,9 @@
   var last = null, ws = null, live = false, done = false, retry = 0;
   var pollTimer = 0, dogTimer = 0, againTimer = 0, audio = null, fmt = null;
   function $(id) { return document.getElementById(id); }
+  // a module's script on this page (the feedback card) follows the ticket: onTicket(f) calls f now and on each render
+  var watchers = [];
+  window.antrePhone = { token: B.token, onTicket: function (f) { watchers.push(f); if (last) f(last); } };
   try { fmt = new Intl.DateTimeFormat('id-ID', { hour: '2-digit', minute: '2-digit', timeZone: B.timezone }); } catch (e) { fmt = null; }
   function hm(d) { return fmt ? fmt.format(d).replace('.', ':') : d.toTimeString().slice(0, 5); }
   function text(id, s) { var e = $(id); if (e.textContent !== s) e.textContent = s; }
@@ -65,6 +68,7 @@
     }
     document.title = (called ? '\uD83D\uDD14 ' : '') + d.number + ' \u00B7 ' + w[0];
     text('updated', hm(new Date()));
+    for (var i = 0; i < watchers.length; i++) watchers[i](d);
     if (d.status === 'done' || d.status === 'cancelled') finish();
   }
 
