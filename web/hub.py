@@ -13,7 +13,8 @@ Theory of operation (``docs/protocol.md`` is the client's side of it):
 * **Positions**: a message carries the log position of the batch that produced it; heartbeats and
   pongs carry the hub's position. Everything about positions up to P is queued before anything
   labelled above P, so "heartbeat P" tells a client it has every message up to P.
-* **History**: ``topic.history`` holds every message with a position above ``topic.floor``. A
+* **History**: ``topic.history`` holds every message with a position above ``topic.floor``: the
+  last 512 of a board, console or module topic, the last 4 of a ticket's (one topic per phone). A
   client resuming ``after=N`` with ``floor <= N <= position`` gets exactly the messages after N,
   then a heartbeat; otherwise it gets a fresh snapshot.
 * **Slow clients**: a batch's messages go onto a queue all or nothing. A queue without room means
@@ -28,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
 from typing import Any, Protocol, assert_never
@@ -76,7 +76,11 @@ class Kind(StrEnum):
 
 
 class TopicSource(Protocol):
-    """A module's live views (``web.modules``): what its topics show, and when they change."""
+    """A module's live views (``web.modules``): what its topics show, and when they change.
+
+    A source with a true ``follows_engine`` attribute (optional) is re-rendered after every batch
+    that changes a queue, a counter or a ticket (a supervisor's overview of the whole facility).
+    """
 
     def exists(self, ident: str) -> bool:
         """Whether ``ident`` names something this module shows."""
@@ -96,46 +100,66 @@ class UnknownTopic(LookupError):
 
 
 class Subscriber:
-    """One connection's end of a topic: its first messages, a bounded queue of live ones, a close signal.
+    """One connection's end of a topic: its first messages, a bounded queue of live ones, a close request.
 
     The first messages (a snapshot, or a replay from the topic's history) are strings the history
     already holds, so they sit in an unbounded backlog that is sent before the live queue; the bound
     (``settings.client_queue``) is on what arrives while the client is connected.
+
+    Kept small on purpose (there is one per connected phone): two lists (a deque costs 760 bytes
+    however short) and, only while the connection waits for a message, one future; no
+    :class:`asyncio.Queue` or :class:`asyncio.Event`. Taking from the front of a list is O(n), with n
+    at most the queue's bound.
     """
 
-    __slots__ = ("backlog", "close_code", "closed", "kind", "queue", "topic")
+    __slots__ = ("_waiter", "backlog", "close_code", "kind", "maxsize", "on_close", "queue", "topic")
 
     def __init__(self, topic: str, kind: Kind, maxsize: int) -> None:
         self.topic = topic
         self.kind = kind
-        self.backlog: deque[str] = deque()
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
-        #: set when the hub wants the connection closed, with :attr:`close_code`
-        self.closed = asyncio.Event()
+        self.maxsize = maxsize
+        self.backlog: list[str] = []
+        #: live messages, at most :attr:`maxsize`
+        self.queue: list[str] = []
+        #: the code the hub wants the connection closed with (None: keep it open)
         self.close_code: int | None = None
+        #: called once when the hub asks for the connection to be closed (``web.ws`` sets it)
+        self.on_close: Callable[[], None] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether the hub asked for the connection to be closed (with :attr:`close_code`)."""
+        return self.close_code is not None
 
     async def get(self) -> str:
-        """The next message to send, as JSON text."""
-        if self.backlog:
-            return self.backlog.popleft()
-        return await self.queue.get()
+        """The next message to send, as JSON text (waits for one)."""
+        while not (self.backlog or self.queue):
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self.backlog.pop(0) if self.backlog else self.queue.pop(0)
 
     def _offer(self, messages: list[str]) -> bool:
         """Queue all of ``messages`` or none of them; False when they do not fit."""
-        if self.queue.maxsize - self.queue.qsize() < len(messages):
+        if self.maxsize - len(self.queue) < len(messages):
             return False
-        for message in messages:
-            self.queue.put_nowait(message)
+        self.queue.extend(messages)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
         return True
 
     def _close(self, code: int) -> None:
-        if not self.closed.is_set():
+        if self.close_code is None:
             self.close_code = code
-            self.closed.set()
+            if self.on_close is not None:
+                self.on_close()
 
 
 class _Topic:
-    __slots__ = ("floor", "history", "ident", "idle_since", "key", "kind", "last", "subscribers")
+    __slots__ = ("floor", "history", "ident", "idle_since", "keep", "key", "kind", "last", "subscribers")
 
     def __init__(self, key: str, kind: Kind, ident: str, floor: int, history: int) -> None:
         self.key = key
@@ -143,16 +167,19 @@ class _Topic:
         self.ident = ident
         #: every message with a position above ``floor`` is in ``history``
         self.floor = floor
-        self.history: deque[tuple[int, str]] = deque(maxlen=history)
+        #: at most ``keep`` (position, message); a list: a deque costs 760 bytes even for the 4 of a ticket
+        self.history: list[tuple[int, str]] = []
+        self.keep = history
         self.subscribers: set[Subscriber] = set()
         self.idle_since: float | None = None
-        #: the last content sent (module topics: re-rendered on every change of the module, sent only when it differs)
+        #: a module topic's last content sent: it is re-rendered on every change of its module and sent only
+        #: when it differs (other topics keep none: one rendered view per connected phone adds up)
         self.last: dict[str, Any] | None = None
 
     def record(self, position: int, messages: list[str]) -> None:
         for message in messages:
-            if len(self.history) == self.history.maxlen:
-                self.floor = self.history[0][0]
+            if len(self.history) >= self.keep:
+                self.floor = self.history.pop(0)[0]
             self.history.append((position, message))
 
     def since(self, after: int) -> list[str]:
@@ -171,13 +198,25 @@ class PushHub:
         runtime: the engine whose batches are pushed.
         settings: ``client_queue`` (messages buffered per client) is read from here.
         history: messages kept per topic for resuming clients.
+        ticket_history: the same for a ticket's topic. Every ticket message is the whole view and
+            none is an announcement, so a longer replay is worth no more than a snapshot; with one
+            topic per connected phone, 512 messages each would be most of the server's memory.
         linger_s: how long a topic without subscribers keeps recording history.
     """
 
-    def __init__(self, runtime: Runtime, settings: Settings, *, history: int = 512, linger_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: Settings,
+        *,
+        history: int = 512,
+        ticket_history: int = 4,
+        linger_s: float = 120.0,
+    ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.history = history
+        self.ticket_history = ticket_history
         self.linger_s = linger_s
         #: the position of the last batch published (the durable state the hub has seen)
         self.position = 0
@@ -248,7 +287,8 @@ class PushHub:
         if entry is None:
             if not self._exists(kind, ident):
                 raise UnknownTopic(topic)
-            entry = _Topic(topic, kind, ident, floor=self.position, history=self.history)
+            kept = self.ticket_history if kind is Kind.TICKET else self.history
+            entry = _Topic(topic, kind, ident, floor=self.position, history=kept)
             self._topics[topic] = entry
         sub = Subscriber(topic, kind, self.settings.client_queue)
         replay = self._replay(entry, after)
@@ -260,7 +300,8 @@ class PushHub:
             if data is None:
                 self._retire(entry, GONE)
                 raise UnknownTopic(topic)
-            entry.last = data
+            if kind is Kind.MODULE:
+                entry.last = data
             sub.backlog.append(encode("snapshot", self.position, data=data))
         entry.subscribers.add(sub)
         entry.idle_since = None
@@ -331,7 +372,9 @@ class PushHub:
                 if data is None:
                     self._retire(entry, GONE)
                     continue
-                if entry.kind is not Kind.MODULE or data != entry.last:
+                if entry.kind is not Kind.MODULE:
+                    messages.append(encode("update", position, data=data))
+                elif data != entry.last:
                     entry.last = data
                     messages.append(encode("update", position, data=data))
             if entry.kind is Kind.BOARD and calls:
@@ -367,16 +410,20 @@ class PushHub:
         # A counter's change (a call, a completion, opening) moves the ETA of everyone waiting for it.
         counter_config = self.runtime.facility.counters
         eta_services = services.union(*(counter_config[c].services for c in counters))
+        engine = bool(services or counters or tickets)
         return {
             entry.key
             for entry in self._topics.values()
             if self._touched(entry, services, counters, tickets, eta_services)
-            or (entry.kind is Kind.MODULE and self._module_touched(entry.ident, modules, tickets))
+            or (entry.kind is Kind.MODULE and self._module_touched(entry.ident, modules, tickets, engine))
         }
 
-    def _module_touched(self, topic: str, modules: set[str], tickets: set[TicketId]) -> bool:
+    def _module_touched(self, topic: str, modules: set[str], tickets: set[TicketId], engine: bool) -> bool:
         module, _, ident = topic.partition("/")
-        return module in modules or (bool(tickets) and self._sources[module].touched(ident, tickets))
+        source = self._sources[module]
+        if module in modules or (engine and getattr(source, "follows_engine", False)):
+            return True
+        return bool(tickets) and source.touched(ident, tickets)
 
     def _touched(
         self,
@@ -404,11 +451,11 @@ class PushHub:
                 assert_never(entry.kind)
 
     def _deliver(self, sub: Subscriber, messages: list[str]) -> None:
-        if sub.closed.is_set():
+        if sub.close_code is not None:
             return
         if not sub._offer(messages):
             self.drops += 1
-            log.info("dropped a slow %s client (queue of %d full)", sub.kind.value, sub.queue.maxsize)
+            log.info("dropped a slow %s client (queue of %d full)", sub.kind.value, sub.maxsize)
             self.unsubscribe(sub)
             sub._close(SLOW_CLIENT)
 

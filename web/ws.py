@@ -5,9 +5,10 @@ resumes from log position N (``docs/protocol.md``). A connection is always accep
 with a close code before any data (4400 bad request, 4401 no credential, 4403 not allowed, 4004
 unknown): a browser sees close codes, never the HTTP status of a refused handshake.
 
-Each connection runs one :class:`asyncio.TaskGroup`: a sender (hub queue -> socket), a receiver
-(pings; notices the client leaving), a heartbeat, and a watch on the hub's request to close (a
-slow client, a shutdown). The first of them to stop ends the others.
+Each connection costs one extra task and one timer: the connection's own task sends (hub queue ->
+socket), a receiver task answers pings and notices the client leaving, and a timer queues the
+heartbeats. The first to stop ends the others; so does the hub's request to close (a slow client,
+a shutdown). Tens of thousands of phones may be connected at once, hence no task per duty.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Refused(Exception):
 
 
 class _Stop(Exception):
-    """Ends a connection's task group; the connection is closed with ``code``."""
+    """Raised by the receiver to end its connection; the connection is closed with ``code``."""
 
     def __init__(self, code: int) -> None:
         super().__init__(code)
@@ -173,24 +174,99 @@ async def serve(ws: Socket, resolve: Resolver) -> None:
 
 
 async def _pump(ws: Socket, hub: PushHub, sub: Subscriber) -> int | None:
-    """Run the connection's tasks until one stops; the close code to send (None: the client left)."""
-    code: int | None = None
+    """Send the subscriber's messages until one side stops; the close code to send (None: the client left).
+
+    The connection's own task is the sender. Beside it run one receiver task and a heartbeat timer.
+    The hub closing the subscriber, the receiver stopping and the timer failing all interrupt the
+    sender the same way: by cancelling it (:class:`_Interrupt`), which also frees it from a send that
+    waits on a client that stopped reading.
+    """
+    interrupt = _Interrupt()
+    receiver = asyncio.create_task(_receive(ws, hub, sub), name=f"receive {sub.topic}")
+    receiver.add_done_callback(interrupt)
+    sub.on_close = interrupt
+    beat = _Heartbeat(hub, sub, ws.state["settings"].heartbeat_s, interrupt)
+    left = False
+    stopped: BaseException | None = None
     try:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(_send(ws, sub))
-            tg.create_task(_receive(ws, hub, sub))
-            tg.create_task(_heartbeat(hub, sub, ws.state["settings"].heartbeat_s))
-            tg.create_task(_watch(sub))
-    except* WebSocketDisconnect:
-        code = None
-    except* _Stop as stops:
-        code = next(e.code for e in stops.exceptions if isinstance(e, _Stop))
-    return code
+        await _send(ws, sub, interrupt)
+    except WebSocketDisconnect:
+        left = True
+    finally:
+        interrupt.disarm()
+        beat.cancel()
+        sub.on_close = None
+        receiver.remove_done_callback(interrupt)
+        receiver.cancel()  # nothing if it ended already
+        await asyncio.wait([receiver])
+        if not receiver.cancelled():
+            stopped = receiver.exception()  # retrieved here, whatever happens next
+    if left or isinstance(stopped, WebSocketDisconnect):
+        return None
+    if beat.error is not None:
+        raise beat.error
+    if isinstance(stopped, _Stop):
+        return stopped.code
+    if stopped is not None:
+        raise stopped
+    return sub.close_code
 
 
-async def _send(ws: Socket, sub: Subscriber) -> None:
-    while True:
-        await ws.send_text(await sub.get())
+class _Interrupt:
+    """Cancels the connection's sender task, once, and lets :func:`_send` tell that from any other cancellation."""
+
+    __slots__ = ("armed", "requested", "task")
+
+    def __init__(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.task = task
+        self.armed = True
+        self.requested = False
+
+    def __call__(self, *_: object) -> None:
+        if self.armed and not self.requested:
+            self.requested = True
+            self.task.cancel()
+
+    def disarm(self) -> None:
+        self.armed = False
+
+    def absorb(self) -> bool:
+        """In the sender, on CancelledError: True when it was this interrupt alone (then carry on to close)."""
+        return self.requested and self.task.uncancel() == 0
+
+
+class _Heartbeat:
+    """Queues a heartbeat every ``interval`` seconds: a timer, not a task (one fewer per connection)."""
+
+    __slots__ = ("error", "handle", "hub", "interrupt", "interval", "sub")
+
+    def __init__(self, hub: PushHub, sub: Subscriber, interval: float, interrupt: _Interrupt) -> None:
+        self.hub, self.sub, self.interval, self.interrupt = hub, sub, interval, interrupt
+        self.error: Exception | None = None
+        self.handle = asyncio.get_running_loop().call_later(interval, self._beat)
+
+    def _beat(self) -> None:
+        try:
+            self.hub.heartbeat(self.sub)
+        except Exception as exc:  # a bug: the connection ends with 1011 and it is logged, as for its tasks
+            self.error = exc
+            self.interrupt()
+            return
+        self.handle = asyncio.get_running_loop().call_later(self.interval, self._beat)
+
+    def cancel(self) -> None:
+        self.handle.cancel()
+
+
+async def _send(ws: Socket, sub: Subscriber, interrupt: _Interrupt) -> None:
+    try:
+        while True:
+            await ws.send_text(await sub.get())
+    except asyncio.CancelledError:
+        if not interrupt.absorb():
+            raise
 
 
 async def _receive(ws: Socket, hub: PushHub, sub: Subscriber) -> None:
@@ -209,18 +285,6 @@ async def _receive(ws: Socket, hub: PushHub, sub: Subscriber) -> None:
             hub.pong(sub)
         else:
             log.debug("ignored a client message on %s: %.80r", sub.topic, text)
-
-
-async def _heartbeat(hub: PushHub, sub: Subscriber, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        hub.heartbeat(sub)
-
-
-async def _watch(sub: Subscriber) -> None:
-    await sub.closed.wait()
-    assert sub.close_code is not None
-    raise _Stop(sub.close_code)
 
 
 async def _close(ws: Socket, code: int, reason: str = "") -> None:

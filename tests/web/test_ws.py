@@ -312,6 +312,23 @@ async def test_an_error_in_a_connection_is_logged_and_closes_it_with_1011(
     assert served.hub.clients_by_kind()["board"] == 0
 
 
+async def test_an_error_in_the_heartbeat_timer_is_logged_and_closes_with_1011(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """The heartbeat is a timer, not a task: a bug in it still ends only that connection, logged, with 1011."""
+
+    def broken(self: PushHub, sub: Subscriber) -> None:
+        raise RuntimeError("a bug in heartbeat")
+
+    monkeypatch.setattr(PushHub, "heartbeat", broken)
+    with caplog.at_level(logging.ERROR, logger="antre.ws"):
+        async with serve(settings(heartbeat_s=0.01)) as served, connect_ws(served, BOARD) as ws:
+            await receive(ws)
+            assert await close_code(ws) == 1011
+            assert served.hub.clients_by_kind()["board"] == 0
+    assert "a bug in heartbeat" in caplog.text
+
+
 async def test_binary_frames_are_refused(served: Served):
     """The protocol is JSON text: a binary frame closes the connection with 1003."""
     async with connect_ws(served, BOARD) as ws:

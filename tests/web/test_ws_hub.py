@@ -55,10 +55,9 @@ async def start_hub(env: Env, runtime: Runtime, **options: Any) -> PushHub:
 
 def pending(sub: Subscriber) -> list[dict[str, Any]]:
     """Everything queued for a subscriber right now, decoded (and taken off its queue)."""
-    texts = list(sub.backlog)
+    texts = [*sub.backlog, *sub.queue]
     sub.backlog.clear()
-    while not sub.queue.empty():
-        texts.append(sub.queue.get_nowait())
+    sub.queue.clear()
     return [orjson.loads(t) for t in texts]
 
 
@@ -122,7 +121,7 @@ async def test_board_messages_carry_no_tokens_or_ticket_ids(env: Env):
     await runtime.submit(env.open_counter(LOKET_1))
     issued = [await runtime.submit(env.issue()) for _ in range(3)]
     await runtime.submit(env.call_next(LOKET_1))
-    text = "".join(board.backlog) + "".join(board.queue.get_nowait() for _ in range(board.queue.qsize()))
+    text = "".join(board.backlog) + "".join(board.queue)
     for result in issued:
         assert result.ticket_id is not None
         ticket = runtime.state.tickets[result.ticket_id]
@@ -159,6 +158,22 @@ async def test_resume_outside_the_history_gets_a_snapshot(env: Env):
     assert len(pending(sub)) == 4
 
 
+async def test_a_ticket_keeps_only_its_last_messages(env: Env):
+    """A ticket's topic keeps a short history (each message is the whole view): older positions get a snapshot."""
+    runtime = await env.runtime()
+    hub = await start_hub(env, runtime)
+    assert (hub.history, hub.ticket_history) == (512, 4)
+    mine = await runtime.submit(env.issue())  # 1
+    topic = f"ticket:{mine.ticket_id}"
+    sub = await hub.subscribe(topic)
+    for _ in range(5):  # 2..6: every issue moves the ticket's view (its ETA and position): the history keeps 3..6
+        await runtime.submit(env.issue())
+    assert kinds(await hub.subscribe(topic, after=2)) == [("update", p) for p in (3, 4, 5, 6)] + [("heartbeat", 6)]
+    assert kinds(await hub.subscribe(topic, after=1)) == [("snapshot", 6)]
+    assert kinds(await hub.subscribe(BOARD)) == [("snapshot", 6)]
+    assert len(pending(sub)) == 6
+
+
 async def test_a_topic_nobody_watches_is_forgotten_after_linger(env: Env):
     """Once linger_s has passed without subscribers, a topic stops recording: resuming gets a snapshot."""
     runtime = await env.runtime()
@@ -180,7 +195,7 @@ async def test_a_full_queue_drops_only_that_client(env: Env):
         await runtime.submit(env.issue())
         fast_got += kinds(fast)
     assert fast_got == [("snapshot", 0), ("update", 1), ("update", 2), ("update", 3), ("update", 4)]
-    assert (slow.closed.is_set(), slow.close_code, hub.drops) == (True, 4008, 1)
+    assert (slow.closed, slow.close_code, hub.drops) == (True, 4008, 1)
     assert kinds(slow) == [("snapshot", 0), ("update", 1), ("update", 2)]
     assert hub.clients_by_kind() == {"board": 1, "ticket": 0, "counter": 0, "module": 0}
 
