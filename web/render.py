@@ -105,15 +105,22 @@ def call_json(facility: Facility, delta: Announced) -> dict[str, Any]:
     }
 
 
+#: waiting tickets shown per service to staff (the next ones: a console shows no more; at 10,000 waiting,
+#: rendering them all with their places cost each call-next answer and counter push a tenth of a second)
+WAITING_SHOWN = 200
+
+
 def waiting_json(state: FacilityState, services: tuple[ServiceCode, ...], now: Millis) -> list[dict[str, Any]]:
-    """The waiting tickets of some services, in call order, with why each is where it is (staff only)."""
+    """The next waiting tickets of some services (at most :data:`WAITING_SHOWN` each), in call order,
+    with why each is where it is (staff only)."""
     out: list[dict[str, Any]] = []
     ratio = state.facility.policy.priority_ratio
     for code in services:
         waitlist = state.services[code].waitlist
         # In call order; then the remote tickets not checked in yet, which keep a place but are passed over.
         pending = sorted(entry for entries in waitlist.pending.values() for entry in entries)
-        for ticket_id in [*waitlist.upcoming(ratio, limit=10_000), *(tid for _, tid in pending)]:
+        upcoming = waitlist.upcoming(ratio, limit=WAITING_SHOWN)
+        for ticket_id in [*upcoming, *(tid for _, tid in pending)][:WAITING_SHOWN]:
             ticket = state.tickets[ticket_id]
             out.append(
                 {
