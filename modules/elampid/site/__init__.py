@@ -44,7 +44,8 @@ from .. import module as m
 from ..domain import ApplicationId, ApplicationState, ApplicationStatus, ReceiptNumber
 from ..uploads import UploadStore
 from . import access
-from .api import SCHEMAS, STATUSES, Api
+from .api import Api
+from .table import SCHEMAS, STATUSES
 from .views import STATUS_WORDS, STEPS, application_json, fields_json, kinds_json
 
 log = logging.getLogger("antre.elampid")
