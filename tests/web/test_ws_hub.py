@@ -223,9 +223,8 @@ async def test_a_snapshot_waits_for_the_batch_being_written(env: Env):
     await spy.entered.wait()
     assert runtime.state.position == 1  # the first applied speculatively, the last only once durable
     subscribing = asyncio.create_task(hub.subscribe(BOARD))
-    for _ in range(3):
-        await asyncio.sleep(0)
-    assert not subscribing.done()
+    done, _ = await asyncio.wait({subscribing}, timeout=0.05)  # it must still be waiting for the write
+    assert not done
     spy.gate.set()
     assert [(await w).position for w in writing] == [1, 2]
     sub = await subscribing
